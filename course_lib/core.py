@@ -6,7 +6,7 @@
 __all__ = ['defaults', 'SIZES', 'set_seed', 'get_size', 'size_banner', 'course_home', 'atomic_write', 'defining_notebook', 'doc',
            'show_image', 'show_images', 'free_memory']
 
-# %% ../nbs/00_core.ipynb #40893d1e
+# %% ../nbs/00_core.ipynb #0860fe19
 import gc, inspect, os, random, sys, tempfile
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,7 +16,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-# %% ../nbs/00_core.ipynb #e6eb7385
+# %% ../nbs/00_core.ipynb #c4a9d050
 defaults = SimpleNamespace(
     device=torch.device('cuda' if torch.cuda.is_available() else 'cpu'),
     cpus=min(8, os.cpu_count() or 1),
@@ -24,12 +24,12 @@ defaults = SimpleNamespace(
 )
 defaults.num_workers = defaults.cpus if defaults.device.type == 'cuda' else 0  # on a CPU, workers only compete with the model
 
-# %% ../nbs/00_core.ipynb #d7fd490a
+# %% ../nbs/00_core.ipynb #35692686
 def set_seed(seed:int=42):
     "Seed `random`, NumPy and PyTorch (all devices) so that splits, initialisation and shuffling repeat."
     random.seed(seed); np.random.seed(seed); torch.manual_seed(seed)
 
-# %% ../nbs/00_core.ipynb #59447216
+# %% ../nbs/00_core.ipynb #302053b4
 SIZES = ('tiny', 'full')
 
 def get_size() -> str:
@@ -49,12 +49,12 @@ def size_banner() -> str:
     if size not in _announced: print(msg); _announced.add(size)
     return msg
 
-# %% ../nbs/00_core.ipynb #dae32770
+# %% ../nbs/00_core.ipynb #e1666eb0
 def course_home() -> Path:
     "Where course_lib caches data and weights: `$COURSE_LIB_HOME`, default `~/.course_lib`."
     return Path(os.environ.get('COURSE_LIB_HOME', '~/.course_lib')).expanduser()
 
-# %% ../nbs/00_core.ipynb #6dcefbf7
+# %% ../nbs/00_core.ipynb #03ad3f93
 @contextmanager
 def atomic_write(path, mode='wb'):
     "Open a temporary file beside `path` for writing; on success rename it to `path`, on error remove it."
@@ -66,7 +66,7 @@ def atomic_write(path, mode='wb'):
     except BaseException:
         Path(tmp).unlink(missing_ok=True); raise
 
-# %% ../nbs/00_core.ipynb #4c0fe320
+# %% ../nbs/00_core.ipynb #6f2dbcc2
 def defining_notebook(f) -> str|None:
     "The notebook a course_lib object was exported from (read from its module's header), or None."
     try: src = Path(inspect.getsourcefile(f))
@@ -86,7 +86,7 @@ def doc(f) -> str:
     print(text)
     return text
 
-# %% ../nbs/00_core.ipynb #e7ea7ec7
+# %% ../nbs/00_core.ipynb #35dcd214
 def show_image(im, ax=None, figsize=(3, 3), title=None, cmap=None, **kwargs):
     "Show a PIL image, an array or a tensor (channels first or last) on `ax`, or on a new figure; returns the axis."
     if isinstance(im, torch.Tensor):
@@ -112,7 +112,7 @@ def show_images(ims, ncols=4, titles=None, figsize=None, **kwargs):
     fig.tight_layout()
     return axs[:n]
 
-# %% ../nbs/00_core.ipynb #6cf47fc6
+# %% ../nbs/00_core.ipynb #7d882ca1
 def free_memory(namespace:dict, *names:str) -> int:
     "Delete `names` from `namespace` (e.g. `globals()`), collect garbage and empty the CUDA cache; returns objects collected."
     missing = [n for n in names if n not in namespace]

@@ -10,7 +10,7 @@ __all__ = ['imagenet_stats', 'DeviceDataLoader', 'Normalize', 'DataBunch', 'norm
            'label_from_re', 'label_from_df', 'label_from_list', 'get_transforms', 'transform', 'ImageDataBunch',
            'databunch', 'from_folder', 'from_df', 'from_csv', 'from_name_re', 'from_name_func', 'from_lists']
 
-# %% ../nbs/02_data.ipynb #7da7f788
+# %% ../nbs/02_data.ipynb #33c49a08
 import re
 from functools import partial
 from pathlib import Path
@@ -28,7 +28,7 @@ from torchvision.transforms import v2
 from .core import defaults, show_image
 from .datasets import IMAGE_EXTENSIONS, image_files
 
-# %% ../nbs/02_data.ipynb #bf068ca3
+# %% ../nbs/02_data.ipynb #3b20a7ee
 class DeviceDataLoader:
     "A `DataLoader` whose batches arrive on `device`, passed through `batch_tfms` (e.g. normalisation)."
     def __init__(self, dl:DataLoader, device=None, batch_tfms=()):
@@ -42,7 +42,7 @@ class DeviceDataLoader:
             for t in self.batch_tfms: xb = t(xb)
             yield xb, yb
 
-# %% ../nbs/02_data.ipynb #b61a310b
+# %% ../nbs/02_data.ipynb #fff52d21
 imagenet_stats = ([0.485, 0.456, 0.406], [0.229, 0.224, 0.225])
 
 class Normalize:
@@ -53,7 +53,7 @@ class Normalize:
     def __call__(self, x): m, s = self._stats(x); return (x - m) / s
     def decode(self, x): m, s = self._stats(x); return x * s + m
 
-# %% ../nbs/02_data.ipynb #911aa4d6
+# %% ../nbs/02_data.ipynb #1e244c6a
 class DataBunch:
     "Train and valid (and optional test) `DeviceDataLoader`s, plus what a `Learner` needs to know about the data."
     def __init__(self, train_dl, valid_dl, test_dl=None, path='.', device=None):
@@ -84,7 +84,7 @@ class DataBunch:
         if ds_type not in ('train', 'valid', 'test'): raise ValueError(f"ds_type={ds_type!r}: expected 'train', 'valid' or 'test'")
         return getattr(self, f'{ds_type}_dl')
 
-# %% ../nbs/02_data.ipynb #5e49c0ce
+# %% ../nbs/02_data.ipynb #bc957628
 def _label_text(ds, y) -> str:
     yl = getattr(ds, 'y', None)
     return yl.reconstruct(y) if yl is not None else str(y.item() if isinstance(y, torch.Tensor) and y.numel() == 1 else y)
@@ -122,7 +122,7 @@ def ds_show(ds, x, y, ax):
 
 DataBunch.normalize, DataBunch.one_batch, DataBunch.show_batch = normalize, one_batch, show_batch
 
-# %% ../nbs/02_data.ipynb #5ebd4ced
+# %% ../nbs/02_data.ipynb #7a029dac
 class ItemList:
     "Items (file names, rows, ...) relative to `path`; `open` turns one into model input."
     def __init__(self, items, path='.', inner_df=None, idx=None):
@@ -178,7 +178,7 @@ class ImageList(ItemList):
         except (RuntimeError, OSError) as e:
             raise ValueError(f"cannot read image {fn} ({e}); verify_images({Path(fn).parent}) finds broken files") from e
 
-# %% ../nbs/02_data.ipynb #fc70c026
+# %% ../nbs/02_data.ipynb #cd34a06c
 class ItemLists:
     "A train and a valid `ItemList`: the result of a split, with the labelling methods."
     def __init__(self, train:ItemList, valid:ItemList): self.train, self.valid = train, valid
@@ -223,7 +223,7 @@ def split_none(self:ItemList) -> ItemLists:
 for f in (split_by_idxs, split_by_idx, split_by_rand_pct, split_by_valid_func, split_by_folder, split_by_fname_file, split_none):
     setattr(ItemList, f.__name__, f)
 
-# %% ../nbs/02_data.ipynb #b34a3f2c
+# %% ../nbs/02_data.ipynb #6e045c56
 class CategoryList:
     "Single labels as class indices; classes from the training labels."
     loss_func = staticmethod(F.cross_entropy)
@@ -264,7 +264,7 @@ class FloatList:
     def __getitem__(self, i): return self.items[i]
     def reconstruct(self, t) -> str: return ', '.join(f'{v:.3g}' for v in torch.as_tensor(t).flatten().tolist())
 
-# %% ../nbs/02_data.ipynb #2c70c9c2
+# %% ../nbs/02_data.ipynb #a9edf2db
 class LabelList(Dataset):
     "A `Dataset` of items `x` and labels `y`, with transforms `tfms` (applied to both when `tfm_y`)."
     def __init__(self, x:ItemList, y, tfms=None, tfm_y:bool=False): self.x, self.y, self.tfms, self.tfm_y = x, y, tfms, tfm_y
@@ -282,7 +282,7 @@ class LabelLists:
     def __init__(self, train:LabelList, valid:LabelList): self.train, self.valid = train, valid
     def __repr__(self): return f"LabelLists\ntrain: {self.train}\nvalid: {self.valid}"
 
-# %% ../nbs/02_data.ipynb #7b06a46d
+# %% ../nbs/02_data.ipynb #8bd6b2fc
 def _label(self:ItemLists, labels_of, label_cls=None, **kwargs) -> LabelLists:
     "Label train and valid with `labels_of(item_list)`; valid uses train's classes."
     tl, vl = labels_of(self.train), labels_of(self.valid)
@@ -331,7 +331,7 @@ def label_from_list(self:ItemLists, labels, label_cls=None, **kwargs) -> LabelLi
 
 for f in (_label, label_from_func, label_from_folder, label_from_re, label_from_df, label_from_list): setattr(ItemLists, f.__name__, f)
 
-# %% ../nbs/02_data.ipynb #4a4c9119
+# %% ../nbs/02_data.ipynb #988f69da
 def get_transforms(do_flip:bool=True, flip_vert:bool=False, max_rotate:float=10., max_zoom:float=1.1,
                    max_lighting:float=0.2, max_warp:float=0.2, p_affine:float=0.75, p_lighting:float=0.75):
     "The default augmentation (train transforms, valid transforms), as torchvision v2 transforms."
@@ -355,7 +355,7 @@ def transform(self:LabelLists, tfms=([], []), size=None, tfm_y:bool=False) -> La
 
 LabelLists.transform = transform
 
-# %% ../nbs/02_data.ipynb #ad102fdc
+# %% ../nbs/02_data.ipynb #e1cf92b6
 class ImageDataBunch(DataBunch):
     "A `DataBunch` of images, with the course's factory methods."
 
@@ -368,7 +368,7 @@ def databunch(self:LabelLists, path=None, bs:int=64, val_bs:int=None, num_worker
 
 LabelLists.databunch = databunch
 
-# %% ../nbs/02_data.ipynb #ed201ac3
+# %% ../nbs/02_data.ipynb #0df8fa67
 def _finish(lls:LabelLists, ds_tfms=None, size=None, bs:int=64, tfm_y:bool=False, **kwargs) -> ImageDataBunch:
     return lls.transform(ds_tfms, size=size, tfm_y=tfm_y).databunch(bs=bs, cls=ImageDataBunch, **kwargs)
 

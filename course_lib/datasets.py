@@ -7,7 +7,7 @@ __all__ = ['KNOWN_ARCHIVES', 'STANDINS', 'STANDIN_MODULES', 'IMAGE_EXTENSIONS', 
            'file_md5', 'download_url', 'check_members', 'extract_archive', 'standin', 'make_standin', 'untar_data',
            'image_files', 'verify_images', 'mnist_sample_standin', 'mnist_standin', 'draw_pet', 'pets_standin']
 
-# %% ../nbs/01_datasets.ipynb #0a5f23c0
+# %% ../nbs/01_datasets.ipynb #7e8048a8
 import hashlib, os, shutil, socket, tarfile, tempfile, urllib.error, urllib.request
 from pathlib import Path
 
@@ -18,7 +18,7 @@ from PIL import Image, ImageDraw, ImageFilter
 
 from .core import atomic_write, course_home, get_size
 
-# %% ../nbs/01_datasets.ipynb #f831ef8c
+# %% ../nbs/01_datasets.ipynb #27f603a6
 class URLs:
     "The fast.ai archives the lessons use."
     S3 = 'https://s3.amazonaws.com/fast-ai-'
@@ -60,7 +60,7 @@ def url_name(url:str) -> str:
         if name.endswith(ext): return name[:-len(ext)]
     return name
 
-# %% ../nbs/01_datasets.ipynb #ee0302e5
+# %% ../nbs/01_datasets.ipynb #f41dbdc4
 class DownloadError(RuntimeError):
     "A download or extraction that could not be completed; the message says what to do."
 
@@ -96,7 +96,7 @@ def download_url(url:str, dest, size:int=None, md5:str=None, timeout=30, show_pr
         _check(url, nbytes, h.hexdigest(), size, md5)
     return dest
 
-# %% ../nbs/01_datasets.ipynb #c498c652
+# %% ../nbs/01_datasets.ipynb #33e15c80
 def _inside(root:Path, name:str) -> bool:
     return os.path.realpath(root/name).startswith(os.path.realpath(root) + os.sep)
 
@@ -125,7 +125,7 @@ def extract_archive(archive, dest) -> Path:
     finally: shutil.rmtree(tmp, ignore_errors=True)
     return dest
 
-# %% ../nbs/01_datasets.ipynb #0f620b05
+# %% ../nbs/01_datasets.ipynb #0ca10f5c
 STANDINS = {}  # url -> (builder, description, version)
 STANDIN_MODULES = {  # url -> the course_lib module whose notebook generates its stand-in
     URLs.PLANET_SAMPLE: 'course_lib.multilabel',
@@ -167,7 +167,7 @@ def make_standin(url:str) -> Path:
     finally: shutil.rmtree(tmp, ignore_errors=True)
     return dest
 
-# %% ../nbs/01_datasets.ipynb #a73ed1b5
+# %% ../nbs/01_datasets.ipynb #7ad82946
 def untar_data(url:str, dest=None, force_download:bool=False) -> Path:
     "Download and unpack `url` (or, at tiny size, generate its stand-in); returns the dataset's folder."
     if get_size() == 'tiny' and (url in STANDINS or url in STANDIN_MODULES): return make_standin(url)
@@ -185,7 +185,7 @@ def untar_data(url:str, dest=None, force_download:bool=False) -> Path:
     if dest.exists(): shutil.rmtree(dest)
     return extract_archive(archive, dest)
 
-# %% ../nbs/01_datasets.ipynb #993cfbe6
+# %% ../nbs/01_datasets.ipynb #a582916e
 IMAGE_EXTENSIONS = {'.jpg', '.jpeg', '.png', '.bmp', '.gif', '.tif', '.tiff', '.webp'}
 
 def image_files(path, recurse:bool=True) -> list:
@@ -204,7 +204,7 @@ def verify_images(path, delete:bool=False) -> list:
         for f, _ in bad: f.unlink()
     return bad
 
-# %% ../nbs/01_datasets.ipynb #60b0ce4e
+# %% ../nbs/01_datasets.ipynb #c7c78d20
 def _digits():
     from sklearn.datasets import load_digits
     d = load_digits()
@@ -229,7 +229,7 @@ def mnist_standin(dest:Path):
         name = dest/('testing' if v else 'training')/str(y)/f'{i}.png'
         name.parent.mkdir(parents=True, exist_ok=True); im.save(name)
 
-# %% ../nbs/01_datasets.ipynb #5866e588
+# %% ../nbs/01_datasets.ipynb #2bc84990
 PET_BREEDS = {  # name: (fur rgb, pattern, body width)
     'Abyssinian': ((176, 110, 60), 'plain', 1.0), 'Bengal': ((190, 140, 70), 'spots', 1.0),
     'Russian_Blue': ((120, 125, 140), 'plain', 0.9), 'Siamese': ((225, 210, 180), 'points', 0.9),
