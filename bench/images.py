@@ -1,0 +1,59 @@
+"""Image pipeline throughput: JPEG decode + random resized crop + flip + normalise, images/s, course_lib vs torchvision.
+
+Usage: python bench/images.py [--runs 5] [--size 64]
+Both read the same JPEG files (the PETS stand-in at tiny size, the real pets at full size) with the same transforms:
+course_lib's `ImageDataBunch` route, and a plain torchvision `ImageFolder` + transforms.v2 pipeline."""
+import argparse, json, os, statistics, tempfile, time
+from pathlib import Path
+import torch
+from torchvision import datasets as tvd
+from torchvision.io import ImageReadMode, decode_image
+from torchvision.transforms import v2
+from torch.utils.data import DataLoader
+from course_lib.data import ImageList, imagenet_stats
+from course_lib.datasets import URLs, image_files, untar_data
+
+def class_folders(files):
+    "An ImageFolder-style tree of symlinks, one folder per breed (torchvision's ImageFolder needs one)."
+    root = Path(tempfile.mkdtemp())
+    for f in files:
+        d = root/f.stem.rsplit('_', 1)[0]; d.mkdir(exist_ok=True); (d/f.name).symlink_to(f)
+    return root
+
+def course_lib_loader(path, size, bs, nw):
+    tfms = [v2.RandomResizedCrop(size, antialias=True), v2.RandomHorizontalFlip()]
+    data = (ImageList.from_folder(path).split_none().label_from_re(r'/([^/]+)_\d+.jpg$')
+            .transform((tfms, []), size=None).databunch(bs=bs, num_workers=nw, device=torch.device('cpu'))
+            .normalize(imagenet_stats))
+    return data.train_dl
+
+def torchvision_loader(path, size, bs, nw):
+    t = v2.Compose([v2.RandomResizedCrop(size, antialias=True), v2.RandomHorizontalFlip(),
+                    v2.ToDtype(torch.float32, scale=True), v2.Normalize(*imagenet_stats)])
+    ds = tvd.ImageFolder(str(path), transform=t, loader=lambda p: decode_image(p, mode=ImageReadMode.RGB))
+    return DataLoader(ds, bs, shuffle=True, drop_last=True, num_workers=nw, persistent_workers=nw > 0)
+
+def images_per_s(dl, epochs=2):
+    n, t = 0, time.perf_counter()
+    for _ in range(epochs):
+        for xb, _ in dl: n += len(xb)
+    return n / (time.perf_counter() - t)
+
+def main(runs, size, bs=64):
+    files = image_files(untar_data(URLs.PETS)/'images'); folders = class_folders(files)
+    rows = []
+    for nw in (0, 2):
+        makers = {'course_lib': lambda: course_lib_loader(files[0].parent, size, bs, nw),
+                  'torchvision': lambda: torchvision_loader(folders, size, bs, nw)}
+        res = {k: [] for k in makers}
+        for _ in range(runs):
+            for k, make in makers.items(): res[k].append(images_per_s(make()))
+        med = {k: statistics.median(v) for k, v in res.items()}
+        row = {'workers': nw, **{f'{k} img/s': round(v) for k, v in med.items()},
+               'course_lib/torchvision': round(med['course_lib'] / med['torchvision'], 3)}
+        rows.append(row); print(json.dumps(row), flush=True)
+    return rows
+
+if __name__ == '__main__':
+    p = argparse.ArgumentParser(); p.add_argument('--runs', type=int, default=5); p.add_argument('--size', type=int, default=64)
+    a = p.parse_args(); main(a.runs, a.size)
