@@ -9,7 +9,7 @@ __all__ = ['simple_cnn', 'accuracy', 'error_rate', 'CancelFitException', 'Cancel
            'fit_one_cycle', 'get_preds', 'predict', 'split', 'freeze_to', 'freeze', 'unfreeze', 'save', 'load',
            'export', 'load_learner', 'to_fp16', 'to_fp32']
 
-# %% ../nbs/03_learner.ipynb #7d362c7a
+# %% ../nbs/03_learner.ipynb #dd8a01a3
 import copy, math, time
 from functools import partial
 from pathlib import Path
@@ -25,7 +25,7 @@ from torch.utils.data import DataLoader
 from .core import atomic_write, defaults
 from .data import DataBunch, LabelList, MultiCategoryList, FloatList
 
-# %% ../nbs/03_learner.ipynb #a6e64beb
+# %% ../nbs/03_learner.ipynb #30c61b18
 def simple_cnn(channels=(3, 16, 32, 2), ks:int=3) -> nn.Sequential:
     "Stride-2 convolutions with `channels[i]` -> `channels[i+1]` features (ReLU between), then average pooling."
     layers = []
@@ -34,7 +34,7 @@ def simple_cnn(channels=(3, 16, 32, 2), ks:int=3) -> nn.Sequential:
         if i < len(channels) - 2: layers += [nn.BatchNorm2d(nf), nn.ReLU()]
     return nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten())
 
-# %% ../nbs/03_learner.ipynb #c2d68d18
+# %% ../nbs/03_learner.ipynb #82857f3c
 def accuracy(input:torch.Tensor, targs:torch.Tensor) -> torch.Tensor:
     "Fraction of rows whose highest-scoring class is the target."
     return (input.argmax(dim=-1) == targs).float().mean()
@@ -43,7 +43,7 @@ def error_rate(input:torch.Tensor, targs:torch.Tensor) -> torch.Tensor:
     "1 - accuracy."
     return 1 - accuracy(input, targs)
 
-# %% ../nbs/03_learner.ipynb #fe98f904
+# %% ../nbs/03_learner.ipynb #f8242239
 class CancelFitException(Exception): "Stop fitting now (after_fit still runs)."
 class CancelEpochException(Exception): "Skip the rest of this epoch's training."
 class CancelValidateException(Exception): "Skip this epoch's validation."
@@ -58,7 +58,7 @@ class Callback:
     @property
     def name(self): return type(self).__name__
 
-# %% ../nbs/03_learner.ipynb #94c99f4d
+# %% ../nbs/03_learner.ipynb #4323aeb1
 def smooth_losses(losses, beta:float=0.98) -> list:
     "Debiased exponentially weighted moving average of `losses`."
     avg, out = 0., []
@@ -99,7 +99,7 @@ class Recorder(Callback):
 def _metric_name(m) -> str:
     return getattr(m, '__name__', None) or getattr(getattr(m, 'func', None), '__name__', type(m).__name__)
 
-# %% ../nbs/03_learner.ipynb #fec5b31b
+# %% ../nbs/03_learner.ipynb #7277b16a
 _activations = {F.cross_entropy: partial(F.softmax, dim=-1), F.binary_cross_entropy_with_logits: torch.sigmoid}
 
 class Learner:
@@ -124,7 +124,7 @@ class Learner:
     def add_cb(self, cb:Callback): self.callbacks.append(cb); return cb
     def remove_cb(self, cb:Callback): self.callbacks.remove(cb)
 
-# %% ../nbs/03_learner.ipynb #1de41c65
+# %% ../nbs/03_learner.ipynb #9432bc94
 def lr_range(self:Learner, lr) -> np.ndarray:
     "One learning rate per layer group: a number for all, `slice(hi)` (others hi/3) or `slice(lo, hi)` (geometric)."
     n = len(self.layer_groups)
@@ -146,7 +146,7 @@ def create_opt(self:Learner, lr, wd:float=None):
 
 Learner.lr_range, Learner.create_opt = lr_range, create_opt
 
-# %% ../nbs/03_learner.ipynb #52b57d4f
+# %% ../nbs/03_learner.ipynb #cc78ecac
 def one_batch(self:Learner, xb, yb):
     "Predict, compute the loss and, when training, backpropagate and step; callbacks around each part."
     self.xb, self.yb = xb, yb
@@ -175,8 +175,8 @@ def validate(self:Learner, dl=None) -> list:
     with torch.no_grad(), torch.autocast(self.device.type, dtype=torch.float16, enabled=self.fp16):
         for xb, yb in dl:
             pred = self.model(xb)
-            vals = torch.stack([self.loss_func(pred, yb).float()] + [m(pred, yb).float() for m in self.metrics]) * len(xb)
-            totals = vals if totals is None else totals + vals; n += len(xb)
+            vals = torch.stack([self.loss_func(pred, yb).float()] + [m(pred, yb).float() for m in self.metrics]) * len(yb)
+            totals = vals if totals is None else totals + vals; n += len(yb)
     return [float('nan')] * (1 + len(self.metrics)) if n == 0 else (totals / n).tolist()
 
 def _do_epoch(self:Learner):
@@ -210,7 +210,7 @@ def fit(self:Learner, epochs:int, lr=None, wd:float=None, callbacks=()):
 
 Learner.one_batch, Learner.validate, Learner._do_epoch, Learner.fit = one_batch, validate, _do_epoch, fit
 
-# %% ../nbs/03_learner.ipynb #d4a1f8ff
+# %% ../nbs/03_learner.ipynb #aee428ad
 class LRFinder(Callback):
     "Grow the lr exponentially from `start_lr` to `end_lr` over `num_it` batches; stop early if the loss diverges."
     order = 1
@@ -240,7 +240,7 @@ def lr_find(self:Learner, start_lr:float=1e-7, end_lr:float=10, num_it:int=100, 
 
 Learner.lr_find = lr_find
 
-# %% ../nbs/03_learner.ipynb #71a489a1
+# %% ../nbs/03_learner.ipynb #6d5aad75
 def plot(self:Recorder, skip_start:int=10, skip_end:int=5, suggestion:bool=True, ax=None):
     "Smoothed loss against learning rate (log scale), marking the steepest descent before the minimum; returns that lr."
     lrs, losses = self.lrs[skip_start:len(self.lrs) - skip_end], self.losses[skip_start:len(self.losses) - skip_end]
@@ -270,7 +270,7 @@ def plot_lr(self:Recorder, show_moms:bool=False):
 
 Recorder.plot, Recorder.plot_losses, Recorder.plot_lr = plot, plot_losses, plot_lr
 
-# %% ../nbs/03_learner.ipynb #dd7c4b99
+# %% ../nbs/03_learner.ipynb #47aabb8a
 class OneCycleScheduler(Callback):
     "Step torch's `OneCycleLR` (cosine, with inverse momentum) after every optimiser step."
     order = 10
@@ -295,7 +295,7 @@ def fit_one_cycle(self:Learner, cyc_len:int, max_lr=None, moms=(0.95, 0.85), div
 
 Learner.fit_one_cycle = fit_one_cycle
 
-# %% ../nbs/03_learner.ipynb #e9caebbf
+# %% ../nbs/03_learner.ipynb #53431ccc
 def _activation(self:Learner):
     return _activations.get(self.loss_func, lambda x: x)
 
@@ -305,7 +305,7 @@ def get_preds(self:Learner, ds_type:str='valid', with_loss:bool=False):
     with torch.no_grad():
         for xb, yb in self.data.dl(ds_type):
             out = self.model(xb).float(); preds.append(self._activation()(out)); targs.append(yb)
-            if with_loss: losses.append(self.loss_func(out, yb, reduction='none').reshape(len(xb), -1).mean(1))
+            if with_loss: losses.append(self.loss_func(out, yb, reduction='none').reshape(len(yb), -1).mean(1))
     res = [torch.cat(preds).cpu(), torch.cat(targs).cpu()]
     return res + [torch.cat(losses).cpu()] if with_loss else res
 
@@ -325,7 +325,7 @@ def predict(self:Learner, item):
 
 Learner._activation, Learner.get_preds, Learner.predict = _activation, get_preds, predict
 
-# %% ../nbs/03_learner.ipynb #02fdf28a
+# %% ../nbs/03_learner.ipynb #aa56cb86
 _bn_types = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d, nn.LayerNorm)
 
 def split(self:Learner, split_on) -> Learner:
@@ -353,7 +353,7 @@ def unfreeze(self:Learner) -> Learner:
 
 Learner.split, Learner.freeze_to, Learner.freeze, Learner.unfreeze = split, freeze_to, freeze, unfreeze
 
-# %% ../nbs/03_learner.ipynb #645c3208
+# %% ../nbs/03_learner.ipynb #e2b1a818
 def save(self:Learner, name:str, with_opt:bool=True) -> Path:
     "Save the weights (and optimiser state) to `path/model_dir/name.pth`, atomically."
     p = self.path/self.model_dir/f'{name}.pth'
@@ -377,7 +377,7 @@ def load(self:Learner, name:str, with_opt:bool=True, strict:bool=True) -> Learne
 
 Learner.save, Learner.load = save, load
 
-# %% ../nbs/03_learner.ipynb #f1dc95d6
+# %% ../nbs/03_learner.ipynb #036734ea
 _SAFE_PREFIXES = ('torch.', 'torchvision.', 'course_lib.', 'collections.', 'builtins.', 'numpy.', 'pathlib.', 'functools.')
 
 def export(self:Learner, fname:str='export.pth') -> Path:
@@ -416,7 +416,7 @@ def load_learner(path, fname:str='export.pth', safe_modules=(), device=None) -> 
 
 Learner.export = export
 
-# %% ../nbs/03_learner.ipynb #0b15ef86
+# %% ../nbs/03_learner.ipynb #5130755c
 def to_fp16(self:Learner) -> Learner:
     "Mixed precision on CUDA (float16 autocast + loss scaling); on a CPU, explain and keep float32."
     if self.device.type != 'cuda':
