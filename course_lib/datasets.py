@@ -7,8 +7,8 @@ __all__ = ['KNOWN_ARCHIVES', 'STANDINS', 'STANDIN_MODULES', 'IMAGE_EXTENSIONS', 
            'file_md5', 'download_url', 'check_members', 'extract_archive', 'standin', 'make_standin', 'untar_data',
            'image_files', 'verify_images', 'mnist_sample_standin', 'mnist_standin', 'draw_pet', 'pets_standin']
 
-# %% ../nbs/01_datasets.ipynb #7e8048a8
-import hashlib, os, shutil, socket, tarfile, tempfile, urllib.error, urllib.request
+# %% ../nbs/01_datasets.ipynb #ec0ae3a7
+import hashlib, inspect, os, shutil, socket, tarfile, tempfile, urllib.error, urllib.request, zipfile
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +18,7 @@ from PIL import Image, ImageDraw, ImageFilter
 
 from .core import atomic_write, course_home, get_size
 
-# %% ../nbs/01_datasets.ipynb #27f603a6
+# %% ../nbs/01_datasets.ipynb #7dcba539
 class URLs:
     "The fast.ai archives the lessons use."
     S3 = 'https://s3.amazonaws.com/fast-ai-'
@@ -60,7 +60,7 @@ def url_name(url:str) -> str:
         if name.endswith(ext): return name[:-len(ext)]
     return name
 
-# %% ../nbs/01_datasets.ipynb #f41dbdc4
+# %% ../nbs/01_datasets.ipynb #654724db
 class DownloadError(RuntimeError):
     "A download or extraction that could not be completed; the message says what to do."
 
@@ -96,7 +96,7 @@ def download_url(url:str, dest, size:int=None, md5:str=None, timeout=30, show_pr
         _check(url, nbytes, h.hexdigest(), size, md5)
     return dest
 
-# %% ../nbs/01_datasets.ipynb #33e15c80
+# %% ../nbs/01_datasets.ipynb #4967bd6b
 def _inside(root:Path, name:str) -> bool:
     return os.path.realpath(root/name).startswith(os.path.realpath(root) + os.sep)
 
@@ -108,24 +108,32 @@ def check_members(tar:tarfile.TarFile, root:Path):
         if m.islnk(): bad = bad or not _inside(root, m.linkname)
         if bad: raise DownloadError(f"refusing to extract {tar.name}: member {m.name!r} would land outside {root}")
 
+def _unzip(archive:Path, root:Path):
+    with zipfile.ZipFile(archive) as z:
+        bad = [n for n in z.namelist() if not _inside(root, n)]
+        if bad: raise DownloadError(f"refusing to extract {archive}: member {bad[0]!r} would land outside {root}")
+        z.extractall(root)
+
 def extract_archive(archive, dest) -> Path:
-    "Unpack a tar archive into `dest` atomically; a single top-level folder becomes `dest` itself."
+    "Unpack a tar or zip archive into `dest` atomically; a single top-level folder becomes `dest` itself."
     archive, dest = Path(archive), Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=dest.parent, prefix=f'.{dest.name}.'))
     try:
-        with tarfile.open(archive) as tar:
-            check_members(tar, tmp)
-            tar.extractall(tmp, filter='data')
+        if zipfile.is_zipfile(archive): _unzip(archive, tmp)
+        else:
+            with tarfile.open(archive) as tar:
+                check_members(tar, tmp)
+                tar.extractall(tmp, filter='data')
         items = list(tmp.iterdir())
         src = items[0] if len(items) == 1 and items[0].is_dir() else tmp
         os.replace(src, dest)
-    except (tarfile.TarError, EOFError) as e:
-        raise DownloadError(f"{archive} is not a readable tar archive ({e}); delete it and download again") from e
+    except (tarfile.TarError, zipfile.BadZipFile, EOFError) as e:
+        raise DownloadError(f"{archive} is not a readable tar or zip archive ({e}); delete it and download again") from e
     finally: shutil.rmtree(tmp, ignore_errors=True)
     return dest
 
-# %% ../nbs/01_datasets.ipynb #0ca10f5c
+# %% ../nbs/01_datasets.ipynb #23de0801
 STANDINS = {}  # url -> (builder, description, version)
 STANDIN_MODULES = {  # url -> the course_lib module whose notebook generates its stand-in
     URLs.PLANET_SAMPLE: 'course_lib.multilabel',
@@ -143,6 +151,11 @@ def standin(url:str, description:str, version:int=1):
         STANDINS[url] = (f, description, version); return f
     return register
 
+def _source_hash(f) -> str:
+    "A short hash of the file defining `f`: a changed generator makes a new stand-in instead of reusing a stale one."
+    try: return hashlib.sha256(Path(inspect.getsourcefile(f)).read_bytes()).hexdigest()[:12]
+    except (TypeError, OSError): return 'source unknown'
+
 def make_standin(url:str) -> Path:
     "The folder of `url`'s stand-in, generated on first use (deterministic)."
     if url not in STANDINS and url in STANDIN_MODULES:
@@ -153,7 +166,7 @@ def make_standin(url:str) -> Path:
         raise DownloadError(f"no tiny stand-in exists for {url}; run with COURSE_LIB_SIZE=full to download the real data")
     build, description, version = STANDINS[url]
     dest = course_home()/'tiny'/url_name(url)
-    stamp = f"course_lib stand-in v{version}"
+    stamp = f"course_lib stand-in v{version} ({_source_hash(build)})"
     if (dest/'README.md').exists() and stamp in (dest/'README.md').read_text(): return dest
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=dest.parent, prefix=f'.{dest.name}.'))
@@ -167,7 +180,7 @@ def make_standin(url:str) -> Path:
     finally: shutil.rmtree(tmp, ignore_errors=True)
     return dest
 
-# %% ../nbs/01_datasets.ipynb #7ad82946
+# %% ../nbs/01_datasets.ipynb #aeb6cf00
 def untar_data(url:str, dest=None, force_download:bool=False) -> Path:
     "Download and unpack `url` (or, at tiny size, generate its stand-in); returns the dataset's folder."
     if get_size() == 'tiny' and (url in STANDINS or url in STANDIN_MODULES): return make_standin(url)
@@ -185,7 +198,7 @@ def untar_data(url:str, dest=None, force_download:bool=False) -> Path:
     if dest.exists(): shutil.rmtree(dest)
     return extract_archive(archive, dest)
 
-# %% ../nbs/01_datasets.ipynb #a582916e
+# %% ../nbs/01_datasets.ipynb #62c64f7e
 IMAGE_EXTENSIONS = {'.jpg', '.jpeg', '.png', '.bmp', '.gif', '.tif', '.tiff', '.webp'}
 
 def image_files(path, recurse:bool=True) -> list:
@@ -204,7 +217,7 @@ def verify_images(path, delete:bool=False) -> list:
         for f, _ in bad: f.unlink()
     return bad
 
-# %% ../nbs/01_datasets.ipynb #c7c78d20
+# %% ../nbs/01_datasets.ipynb #d3e6227a
 def _digits():
     from sklearn.datasets import load_digits
     d = load_digits()
@@ -229,7 +242,7 @@ def mnist_standin(dest:Path):
         name = dest/('testing' if v else 'training')/str(y)/f'{i}.png'
         name.parent.mkdir(parents=True, exist_ok=True); im.save(name)
 
-# %% ../nbs/01_datasets.ipynb #2bc84990
+# %% ../nbs/01_datasets.ipynb #3345da2f
 PET_BREEDS = {  # name: (fur rgb, pattern, body width)
     'Abyssinian': ((176, 110, 60), 'plain', 1.0), 'Bengal': ((190, 140, 70), 'spots', 1.0),
     'Russian_Blue': ((120, 125, 140), 'plain', 0.9), 'Siamese': ((225, 210, 180), 'points', 0.9),

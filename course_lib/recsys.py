@@ -5,12 +5,12 @@
 # %% auto #0
 __all__ = ['precision_at_k', 'recall_at_k', 'similarity', 'wals', 'candidates', 'rerank', 'cold_start_embedding']
 
-# %% ../nbs/13_recsys.ipynb #ab228a8d
+# %% ../nbs/13_recsys.ipynb #15651479
 import pandas as pd
 import torch
 import torch.nn.functional as F
 
-# %% ../nbs/13_recsys.ipynb #1bc24661
+# %% ../nbs/13_recsys.ipynb #a07f439a
 def _top_k_hits(scores:torch.Tensor, test:torch.Tensor, k:int, exclude=None):
     "Per user with any test item: how many of the top `k` scores (skipping `exclude`) are test items, and how many test items."
     if exclude is not None: scores = scores.masked_fill(exclude.bool(), -float('inf'))
@@ -28,7 +28,7 @@ def recall_at_k(scores:torch.Tensor, test:torch.Tensor, k:int=10, exclude=None) 
     hits, n = _top_k_hits(scores, test, k, exclude)
     return (hits / n).mean().item()
 
-# %% ../nbs/13_recsys.ipynb #7c01ae83
+# %% ../nbs/13_recsys.ipynb #aaf523fb
 def similarity(a:torch.Tensor, b:torch.Tensor, measure:str='cosine') -> torch.Tensor:
     "Similarity of every row of `a` to every row of `b`: 'dot', 'cosine' or 'euclidean' (negated distance: larger is closer)."
     if measure == 'dot': return a @ b.T
@@ -36,7 +36,7 @@ def similarity(a:torch.Tensor, b:torch.Tensor, measure:str='cosine') -> torch.Te
     if measure == 'euclidean': return -torch.cdist(a, b)
     raise ValueError(f"measure={measure!r}: expected 'dot', 'cosine' or 'euclidean'")
 
-# %% ../nbs/13_recsys.ipynb #3bd02899
+# %% ../nbs/13_recsys.ipynb #f256f6fc
 def _ridge_rows(A:torch.Tensor, W:torch.Tensor, V:torch.Tensor, reg:float) -> torch.Tensor:
     "Each row u_i minimising sum_j W_ij (A_ij - u_i.v_j)^2 + reg |u_i|^2, all rows solved at once."
     k = V.shape[1]
@@ -50,7 +50,7 @@ def wals(A:torch.Tensor, W:torch.Tensor, k:int=10, reg:float=1., n_iter:int=15, 
     for _ in range(n_iter): U = _ridge_rows(A, W, V, reg); V = _ridge_rows(A.T, W.T, U, reg)
     return U, V
 
-# %% ../nbs/13_recsys.ipynb #8627fabb
+# %% ../nbs/13_recsys.ipynb #89d6daec
 def candidates(query:torch.Tensor, item_embs:torch.Tensor, k:int=100, measure:str='dot', exclude=None):
     "Candidate generation: (similarities, indices) of the `k` items nearest each query, skipping `exclude`d items."
     s = similarity(query, item_embs, measure)
@@ -65,7 +65,7 @@ def rerank(cands:pd.DataFrame, seen=(), fresh_boost:float=0., max_per_genre:int=
     if max_per_genre is not None: df = df[df.groupby('genre').cumcount() < max_per_genre]
     return df.head(n)
 
-# %% ../nbs/13_recsys.ipynb #0d999a39
+# %% ../nbs/13_recsys.ipynb #1e252d70
 def cold_start_embedding(new_feats:torch.Tensor, item_feats:torch.Tensor, item_embs:torch.Tensor) -> torch.Tensor:
     "Embeddings for new items: the average of known items' embeddings, weighted by the categories they share."
     w = new_feats.float() @ item_feats.float().T
