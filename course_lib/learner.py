@@ -9,7 +9,7 @@ __all__ = ['simple_cnn', 'accuracy', 'error_rate', 'CancelFitException', 'Cancel
            'fit_one_cycle', 'get_preds', 'predict', 'split', 'freeze_to', 'freeze', 'unfreeze', 'save', 'load',
            'export', 'load_learner', 'to_fp16', 'to_fp32']
 
-# %% ../nbs/03_learner.ipynb #dd8a01a3
+# %% ../nbs/03_learner.ipynb #5382df86
 import copy, math, time
 from functools import partial
 from pathlib import Path
@@ -25,7 +25,7 @@ from torch.utils.data import DataLoader
 from .core import atomic_write, defaults
 from .data import DataBunch, LabelList, MultiCategoryList, FloatList
 
-# %% ../nbs/03_learner.ipynb #30c61b18
+# %% ../nbs/03_learner.ipynb #e54748ab
 def simple_cnn(channels=(3, 16, 32, 2), ks:int=3) -> nn.Sequential:
     "Stride-2 convolutions with `channels[i]` -> `channels[i+1]` features (ReLU between), then average pooling."
     layers = []
@@ -34,7 +34,7 @@ def simple_cnn(channels=(3, 16, 32, 2), ks:int=3) -> nn.Sequential:
         if i < len(channels) - 2: layers += [nn.BatchNorm2d(nf), nn.ReLU()]
     return nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten())
 
-# %% ../nbs/03_learner.ipynb #82857f3c
+# %% ../nbs/03_learner.ipynb #fa90a29b
 def accuracy(input:torch.Tensor, targs:torch.Tensor) -> torch.Tensor:
     "Fraction of rows whose highest-scoring class is the target."
     return (input.argmax(dim=-1) == targs).float().mean()
@@ -43,7 +43,7 @@ def error_rate(input:torch.Tensor, targs:torch.Tensor) -> torch.Tensor:
     "1 - accuracy."
     return 1 - accuracy(input, targs)
 
-# %% ../nbs/03_learner.ipynb #f8242239
+# %% ../nbs/03_learner.ipynb #aac25199
 class CancelFitException(Exception): "Stop fitting now (after_fit still runs)."
 class CancelEpochException(Exception): "Skip the rest of this epoch's training."
 class CancelValidateException(Exception): "Skip this epoch's validation."
@@ -58,7 +58,7 @@ class Callback:
     @property
     def name(self): return type(self).__name__
 
-# %% ../nbs/03_learner.ipynb #4323aeb1
+# %% ../nbs/03_learner.ipynb #00ffd35e
 def smooth_losses(losses, beta:float=0.98) -> list:
     "Debiased exponentially weighted moving average of `losses`."
     avg, out = 0., []
@@ -99,7 +99,7 @@ class Recorder(Callback):
 def _metric_name(m) -> str:
     return getattr(m, '__name__', None) or getattr(getattr(m, 'func', None), '__name__', type(m).__name__)
 
-# %% ../nbs/03_learner.ipynb #7277b16a
+# %% ../nbs/03_learner.ipynb #91ed48e0
 _activations = {F.cross_entropy: partial(F.softmax, dim=-1), F.binary_cross_entropy_with_logits: torch.sigmoid}
 
 class Learner:
@@ -111,7 +111,8 @@ class Learner:
         self.opt_func = opt_func or partial(torch.optim.AdamW, betas=(0.9, 0.99))
         self.loss_func = loss_func or data.loss_func
         if self.loss_func is None: raise ValueError("Learner: the data does not say which loss to use; pass loss_func=")
-        self.metrics, self.wd, self.train_bn, self.show_progress = list(metrics or []), wd, train_bn, show_progress
+        metrics = [metrics] if callable(metrics) else list(metrics or [])   # metrics=error_rate or metrics=[...]
+        self.metrics, self.wd, self.train_bn, self.show_progress = metrics, wd, train_bn, show_progress
         self.path, self.model_dir = Path(path or data.path), model_dir
         self.layer_groups = list(layer_groups or [self.model])
         self.recorder = Recorder()
@@ -124,7 +125,7 @@ class Learner:
     def add_cb(self, cb:Callback): self.callbacks.append(cb); return cb
     def remove_cb(self, cb:Callback): self.callbacks.remove(cb)
 
-# %% ../nbs/03_learner.ipynb #9432bc94
+# %% ../nbs/03_learner.ipynb #55db6f54
 def lr_range(self:Learner, lr) -> np.ndarray:
     "One learning rate per layer group: a number for all, `slice(hi)` (others hi/3) or `slice(lo, hi)` (geometric)."
     n = len(self.layer_groups)
@@ -146,7 +147,7 @@ def create_opt(self:Learner, lr, wd:float=None):
 
 Learner.lr_range, Learner.create_opt = lr_range, create_opt
 
-# %% ../nbs/03_learner.ipynb #cc78ecac
+# %% ../nbs/03_learner.ipynb #3790e0f2
 def one_batch(self:Learner, xb, yb):
     "Predict, compute the loss and, when training, backpropagate and step; callbacks around each part."
     self.xb, self.yb = xb, yb
@@ -210,7 +211,7 @@ def fit(self:Learner, epochs:int, lr=None, wd:float=None, callbacks=()):
 
 Learner.one_batch, Learner.validate, Learner._do_epoch, Learner.fit = one_batch, validate, _do_epoch, fit
 
-# %% ../nbs/03_learner.ipynb #aee428ad
+# %% ../nbs/03_learner.ipynb #9685fa12
 class LRFinder(Callback):
     "Grow the lr exponentially from `start_lr` to `end_lr` over `num_it` batches; stop early if the loss diverges."
     order = 1
@@ -240,7 +241,7 @@ def lr_find(self:Learner, start_lr:float=1e-7, end_lr:float=10, num_it:int=100, 
 
 Learner.lr_find = lr_find
 
-# %% ../nbs/03_learner.ipynb #6d5aad75
+# %% ../nbs/03_learner.ipynb #9aee4f3b
 def plot(self:Recorder, skip_start:int=10, skip_end:int=5, suggestion:bool=True, ax=None):
     "Smoothed loss against learning rate (log scale), marking the steepest descent before the minimum; returns that lr."
     lrs, losses = self.lrs[skip_start:len(self.lrs) - skip_end], self.losses[skip_start:len(self.losses) - skip_end]
@@ -270,12 +271,13 @@ def plot_lr(self:Recorder, show_moms:bool=False):
 
 Recorder.plot, Recorder.plot_losses, Recorder.plot_lr = plot, plot_losses, plot_lr
 
-# %% ../nbs/03_learner.ipynb #47aabb8a
+# %% ../nbs/03_learner.ipynb #cf902fcd
 class OneCycleScheduler(Callback):
     "Step torch's `OneCycleLR` (cosine, with inverse momentum) after every optimiser step."
     order = 10
     def __init__(self, max_lrs, moms=(0.95, 0.85), div_factor:float=25., pct_start:float=0.3, final_div:float=None):
-        self.max_lrs, self.moms, self.div, self.pct, self.final_div = list(max_lrs), moms, div_factor, pct_start, final_div
+        # plain floats: numpy ones in the optimiser state would not load back with weights_only=True
+        self.max_lrs, self.moms, self.div, self.pct, self.final_div = [float(l) for l in max_lrs], moms, div_factor, pct_start, final_div
     def before_fit(self):
         total = self.learn.n_epoch * len(self.learn.data.train_dl)
         self.sched = torch.optim.lr_scheduler.OneCycleLR(
@@ -295,7 +297,7 @@ def fit_one_cycle(self:Learner, cyc_len:int, max_lr=None, moms=(0.95, 0.85), div
 
 Learner.fit_one_cycle = fit_one_cycle
 
-# %% ../nbs/03_learner.ipynb #53431ccc
+# %% ../nbs/03_learner.ipynb #344e5cbe
 def _activation(self:Learner):
     return _activations.get(self.loss_func, lambda x: x)
 
@@ -325,7 +327,7 @@ def predict(self:Learner, item):
 
 Learner._activation, Learner.get_preds, Learner.predict = _activation, get_preds, predict
 
-# %% ../nbs/03_learner.ipynb #aa56cb86
+# %% ../nbs/03_learner.ipynb #5b050941
 _bn_types = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d, nn.LayerNorm)
 
 def split(self:Learner, split_on) -> Learner:
@@ -353,7 +355,7 @@ def unfreeze(self:Learner) -> Learner:
 
 Learner.split, Learner.freeze_to, Learner.freeze, Learner.unfreeze = split, freeze_to, freeze, unfreeze
 
-# %% ../nbs/03_learner.ipynb #e2b1a818
+# %% ../nbs/03_learner.ipynb #dfc33438
 def save(self:Learner, name:str, with_opt:bool=True) -> Path:
     "Save the weights (and optimiser state) to `path/model_dir/name.pth`, atomically."
     p = self.path/self.model_dir/f'{name}.pth'
@@ -377,7 +379,7 @@ def load(self:Learner, name:str, with_opt:bool=True, strict:bool=True) -> Learne
 
 Learner.save, Learner.load = save, load
 
-# %% ../nbs/03_learner.ipynb #036734ea
+# %% ../nbs/03_learner.ipynb #e17f710e
 _SAFE_PREFIXES = ('torch.', 'torchvision.', 'course_lib.', 'collections.', 'builtins.', 'numpy.', 'pathlib.', 'functools.')
 
 def export(self:Learner, fname:str='export.pth') -> Path:
@@ -416,7 +418,7 @@ def load_learner(path, fname:str='export.pth', safe_modules=(), device=None) -> 
 
 Learner.export = export
 
-# %% ../nbs/03_learner.ipynb #5130755c
+# %% ../nbs/03_learner.ipynb #f79247ed
 def to_fp16(self:Learner) -> Learner:
     "Mixed precision on CUDA (float16 autocast + loss scaling); on a CPU, explain and keep float32."
     if self.device.type != 'cuda':
