@@ -10,7 +10,7 @@ __all__ = ['imagenet_stats', 'to_device', 'DeviceDataLoader', 'Normalize', 'Data
            'label_from_re', 'label_from_df', 'label_from_list', 'get_transforms', 'transform', 'ImageDataBunch',
            'databunch', 'from_folder', 'from_df', 'from_csv', 'from_name_re', 'from_name_func', 'from_lists']
 
-# %% ../nbs/02_data.ipynb #bdd6e6fc
+# %% ../nbs/02_data.ipynb #20fa8170
 import re
 from functools import partial
 from pathlib import Path
@@ -28,7 +28,7 @@ from torchvision.transforms import v2
 from .core import defaults, show_image
 from .datasets import IMAGE_EXTENSIONS, image_files
 
-# %% ../nbs/02_data.ipynb #c6fda0b5
+# %% ../nbs/02_data.ipynb #f62dcdab
 def to_device(b, device):
     "Move a tensor, or the tensors in a (nested) tuple or list, to `device`."
     if hasattr(b, 'to'): return b.to(device, non_blocking=True)
@@ -48,7 +48,7 @@ class DeviceDataLoader:
             for t in self.batch_tfms: xb = t(xb)
             yield xb, yb
 
-# %% ../nbs/02_data.ipynb #c53612dd
+# %% ../nbs/02_data.ipynb #9f0eb588
 imagenet_stats = ([0.485, 0.456, 0.406], [0.229, 0.224, 0.225])
 
 class Normalize:
@@ -59,7 +59,7 @@ class Normalize:
     def __call__(self, x): m, s = self._stats(x); return (x - m) / s
     def decode(self, x): m, s = self._stats(x); return x * s + m
 
-# %% ../nbs/02_data.ipynb #49ff233c
+# %% ../nbs/02_data.ipynb #ce390509
 class DataBunch:
     "Train and valid (and optional test) `DeviceDataLoader`s, plus what a `Learner` needs to know about the data."
     def __init__(self, train_dl, valid_dl, test_dl=None, path='.', device=None):
@@ -90,7 +90,7 @@ class DataBunch:
         if ds_type not in ('train', 'valid', 'test'): raise ValueError(f"ds_type={ds_type!r}: expected 'train', 'valid' or 'test'")
         return getattr(self, f'{ds_type}_dl')
 
-# %% ../nbs/02_data.ipynb #0839339f
+# %% ../nbs/02_data.ipynb #33be779c
 def _label_text(ds, y) -> str:
     yl = getattr(ds, 'y', None)
     return yl.reconstruct(y) if yl is not None else str(y.item() if isinstance(y, torch.Tensor) and y.numel() == 1 else y)
@@ -128,7 +128,7 @@ def ds_show(ds, x, y, ax):
 
 DataBunch.normalize, DataBunch.one_batch, DataBunch.show_batch = normalize, one_batch, show_batch
 
-# %% ../nbs/02_data.ipynb #269d7fcf
+# %% ../nbs/02_data.ipynb #33ea5eff
 class ItemList:
     "Items (file names, rows, ...) relative to `path`; `open` turns one into model input."
     def __init__(self, items, path='.', inner_df=None, idx=None):
@@ -184,7 +184,7 @@ class ImageList(ItemList):
         except (RuntimeError, OSError) as e:
             raise ValueError(f"cannot read image {fn} ({e}); verify_images({Path(fn).parent}) finds broken files") from e
 
-# %% ../nbs/02_data.ipynb #d187d56c
+# %% ../nbs/02_data.ipynb #38dcef15
 class ItemLists:
     "A train and a valid `ItemList`: the result of a split, with the labelling methods."
     def __init__(self, train:ItemList, valid:ItemList): self.train, self.valid = train, valid
@@ -229,7 +229,7 @@ def split_none(self:ItemList) -> ItemLists:
 for f in (split_by_idxs, split_by_idx, split_by_rand_pct, split_by_valid_func, split_by_folder, split_by_fname_file, split_none):
     setattr(ItemList, f.__name__, f)
 
-# %% ../nbs/02_data.ipynb #6463d8b9
+# %% ../nbs/02_data.ipynb #08d2458b
 class CategoryList:
     "Single labels as class indices; classes from the training labels."
     loss_func = staticmethod(F.cross_entropy)
@@ -270,7 +270,7 @@ class FloatList:
     def __getitem__(self, i): return self.items[i]
     def reconstruct(self, t) -> str: return ', '.join(f'{v:.3g}' for v in torch.as_tensor(t).flatten().tolist())
 
-# %% ../nbs/02_data.ipynb #47f66a3b
+# %% ../nbs/02_data.ipynb #8852106b
 class LabelList(Dataset):
     "A `Dataset` of items `x` and labels `y`, with transforms `tfms` (applied to both when `tfm_y`)."
     def __init__(self, x:ItemList, y, tfms=None, tfm_y:bool=False): self.x, self.y, self.tfms, self.tfm_y = x, y, tfms, tfm_y
@@ -288,15 +288,16 @@ class LabelLists:
     def __init__(self, train:LabelList, valid:LabelList): self.train, self.valid = train, valid
     def __repr__(self): return f"LabelLists\ntrain: {self.train}\nvalid: {self.valid}"
 
-# %% ../nbs/02_data.ipynb #31505662
-def _label(self:ItemLists, labels_of, label_cls=None, **kwargs) -> LabelLists:
-    "Label train and valid with `labels_of(item_list)`; valid uses train's classes."
+# %% ../nbs/02_data.ipynb #10ec3486
+def _label(self:ItemLists, labels_of, label_cls=None, classes=None, **kwargs) -> LabelLists:
+    "Label train and valid with `labels_of(item_list)`; valid uses train's classes (or the `classes` given)."
     tl, vl = labels_of(self.train), labels_of(self.valid)
+    label_cls = label_cls or getattr(self.train, 'label_cls', None)   # an item list may name its label list
     if label_cls is None:
         first = tl[0] if len(tl) else None
         label_cls = MultiCategoryList if isinstance(first, (list, tuple)) else \
                     FloatList if isinstance(first, (float, np.floating)) else CategoryList
-    ty = label_cls(tl, items=self.train.items, **kwargs)
+    ty = label_cls(tl, classes=classes, items=self.train.items, **kwargs)
     vy = label_cls(vl, classes=ty.classes, items=self.valid.items, **kwargs)
     return LabelLists(LabelList(self.train, ty), LabelList(self.valid, vy))
 
@@ -337,7 +338,7 @@ def label_from_list(self:ItemLists, labels, label_cls=None, **kwargs) -> LabelLi
 
 for f in (_label, label_from_func, label_from_folder, label_from_re, label_from_df, label_from_list): setattr(ItemLists, f.__name__, f)
 
-# %% ../nbs/02_data.ipynb #7994d0ad
+# %% ../nbs/02_data.ipynb #3523f39c
 def get_transforms(do_flip:bool=True, flip_vert:bool=False, max_rotate:float=10., max_zoom:float=1.1,
                    max_lighting:float=0.2, max_warp:float=0.2, p_affine:float=0.75, p_lighting:float=0.75):
     "The default augmentation (train transforms, valid transforms), as torchvision v2 transforms."
@@ -361,7 +362,7 @@ def transform(self:LabelLists, tfms=([], []), size=None, tfm_y:bool=False) -> La
 
 LabelLists.transform = transform
 
-# %% ../nbs/02_data.ipynb #2aa12f16
+# %% ../nbs/02_data.ipynb #cba89c7a
 class ImageDataBunch(DataBunch):
     "A `DataBunch` of images, with the course's factory methods."
 
@@ -374,7 +375,7 @@ def databunch(self:LabelLists, path=None, bs:int=64, val_bs:int=None, num_worker
 
 LabelLists.databunch = databunch
 
-# %% ../nbs/02_data.ipynb #6e0f35d5
+# %% ../nbs/02_data.ipynb #51e091ac
 def _finish(lls:LabelLists, ds_tfms=None, size=None, bs:int=64, tfm_y:bool=False, **kwargs) -> ImageDataBunch:
     return lls.transform(ds_tfms, size=size, tfm_y=tfm_y).databunch(bs=bs, cls=ImageDataBunch, **kwargs)
 
