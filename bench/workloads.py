@@ -24,7 +24,7 @@ def small_cnn():
                          nn.AdaptiveAvgPool2d(1), nn.Flatten())
 
 WORKLOADS = {  # name: (datasets, model, epochs, batch size)
-    'cnn': (lambda: digits(28, 1), small_cnn, 3, 64),
+    'cnn': (lambda: digits(28, 1), small_cnn, 8, 64),
     'resnet18': (lambda: digits(64, 3, n=640), lambda: torchvision.models.resnet18(num_classes=10), 1, 64),
 }
 
