@@ -7,7 +7,7 @@ __all__ = ['KNOWN_ARCHIVES', 'STANDINS', 'STANDIN_MODULES', 'IMAGE_EXTENSIONS', 
            'file_md5', 'download_url', 'check_members', 'extract_archive', 'standin', 'make_standin', 'untar_data',
            'image_files', 'verify_images', 'mnist_sample_standin', 'mnist_standin', 'draw_pet', 'pets_standin']
 
-# %% ../nbs/01_datasets.ipynb #ec0ae3a7
+# %% ../nbs/01_datasets.ipynb #75f92be1
 import hashlib, inspect, os, shutil, socket, tarfile, tempfile, urllib.error, urllib.request, zipfile
 from pathlib import Path
 
@@ -18,7 +18,7 @@ from PIL import Image, ImageDraw, ImageFilter
 
 from .core import atomic_write, course_home, get_size
 
-# %% ../nbs/01_datasets.ipynb #7dcba539
+# %% ../nbs/01_datasets.ipynb #20fa0dfc
 class URLs:
     "The fast.ai archives the lessons use."
     S3 = 'https://s3.amazonaws.com/fast-ai-'
@@ -35,6 +35,7 @@ class URLs:
     CAMVID = f'{IMAGELOC}camvid.tgz'
     PASCAL_2007 = f'{IMAGELOC}pascal_2007.tgz'
     IMDB = f'{NLP}imdb.tgz'
+    WIKITEXT = f'{NLP}wikitext-103.tgz'  # Wikitext-103 articles: train.csv, test.csv
     WT103_FWD = f'{MODEL}wt103-fwd.tgz'  # AWD-LSTM language model pretrained on Wikitext-103
     ML_100k = 'https://files.grouplens.org/datasets/movielens/ml-100k.zip'
 
@@ -51,6 +52,7 @@ KNOWN_ARCHIVES = {  # url: (bytes, md5), as fast.ai publishes them
     URLs.CAMVID: (598913237, '648371e4f3a833682afb39b08a3ce2aa'),
     URLs.PASCAL_2007: (1637796771, '433b4706eb7c42bd74e7f784e3fdf244'),
     URLs.IMDB: (144440600, '90f9b1c4ff43a90d67553c9240dc0249'),
+    URLs.WIKITEXT: (190200704, '2dd8cf8693b3d27e9c8f0a7df054b2c7'),
 }
 
 def url_name(url:str) -> str:
@@ -60,7 +62,7 @@ def url_name(url:str) -> str:
         if name.endswith(ext): return name[:-len(ext)]
     return name
 
-# %% ../nbs/01_datasets.ipynb #654724db
+# %% ../nbs/01_datasets.ipynb #9fbeaee6
 class DownloadError(RuntimeError):
     "A download or extraction that could not be completed; the message says what to do."
 
@@ -96,7 +98,7 @@ def download_url(url:str, dest, size:int=None, md5:str=None, timeout=30, show_pr
         _check(url, nbytes, h.hexdigest(), size, md5)
     return dest
 
-# %% ../nbs/01_datasets.ipynb #4967bd6b
+# %% ../nbs/01_datasets.ipynb #410f63c6
 def _inside(root:Path, name:str) -> bool:
     return os.path.realpath(root/name).startswith(os.path.realpath(root) + os.sep)
 
@@ -133,12 +135,12 @@ def extract_archive(archive, dest) -> Path:
     finally: shutil.rmtree(tmp, ignore_errors=True)
     return dest
 
-# %% ../nbs/01_datasets.ipynb #23de0801
+# %% ../nbs/01_datasets.ipynb #daf7b94b
 STANDINS = {}  # url -> (builder, description, version)
 STANDIN_MODULES = {  # url -> the course_lib module whose notebook generates its stand-in
     URLs.PLANET_SAMPLE: 'course_lib.multilabel',
     URLs.IMDB_SAMPLE: 'course_lib.text', URLs.IMDB: 'course_lib.text', URLs.HUMAN_NUMBERS: 'course_lib.text',
-    URLs.WT103_FWD: 'course_lib.text',
+    URLs.WT103_FWD: 'course_lib.text', URLs.WIKITEXT: 'course_lib.transformer',
     URLs.ADULT_SAMPLE: 'course_lib.tabular',
     URLs.ML_SAMPLE: 'course_lib.collab', URLs.ML_100k: 'course_lib.collab',
     URLs.CAMVID_TINY: 'course_lib.unet', URLs.CAMVID: 'course_lib.unet',
@@ -180,7 +182,7 @@ def make_standin(url:str) -> Path:
     finally: shutil.rmtree(tmp, ignore_errors=True)
     return dest
 
-# %% ../nbs/01_datasets.ipynb #aeb6cf00
+# %% ../nbs/01_datasets.ipynb #931cb84e
 def untar_data(url:str, dest=None, force_download:bool=False) -> Path:
     "Download and unpack `url` (or, at tiny size, generate its stand-in); returns the dataset's folder."
     if get_size() == 'tiny' and (url in STANDINS or url in STANDIN_MODULES): return make_standin(url)
@@ -198,7 +200,7 @@ def untar_data(url:str, dest=None, force_download:bool=False) -> Path:
     if dest.exists(): shutil.rmtree(dest)
     return extract_archive(archive, dest)
 
-# %% ../nbs/01_datasets.ipynb #62c64f7e
+# %% ../nbs/01_datasets.ipynb #0c98c248
 IMAGE_EXTENSIONS = {'.jpg', '.jpeg', '.png', '.bmp', '.gif', '.tif', '.tiff', '.webp'}
 
 def image_files(path, recurse:bool=True) -> list:
@@ -217,7 +219,7 @@ def verify_images(path, delete:bool=False) -> list:
         for f, _ in bad: f.unlink()
     return bad
 
-# %% ../nbs/01_datasets.ipynb #d3e6227a
+# %% ../nbs/01_datasets.ipynb #c19aa283
 def _digits():
     from sklearn.datasets import load_digits
     d = load_digits()
@@ -242,7 +244,7 @@ def mnist_standin(dest:Path):
         name = dest/('testing' if v else 'training')/str(y)/f'{i}.png'
         name.parent.mkdir(parents=True, exist_ok=True); im.save(name)
 
-# %% ../nbs/01_datasets.ipynb #3345da2f
+# %% ../nbs/01_datasets.ipynb #c8518b14
 PET_BREEDS = {  # name: (fur rgb, pattern, body width)
     'Abyssinian': ((176, 110, 60), 'plain', 1.0), 'Bengal': ((190, 140, 70), 'spots', 1.0),
     'Russian_Blue': ((120, 125, 140), 'plain', 0.9), 'Siamese': ((225, 210, 180), 'points', 0.9),
