@@ -9,7 +9,7 @@ __all__ = ['simple_cnn', 'accuracy', 'error_rate', 'CancelFitException', 'Cancel
            'fit_one_cycle', 'get_preds', 'predict', 'split', 'freeze_to', 'freeze', 'unfreeze', 'save', 'load',
            'export', 'load_learner', 'to_fp16', 'to_fp32']
 
-# %% ../nbs/03_learner.ipynb #5382df86
+# %% ../nbs/03_learner.ipynb #f3ce97c1
 import copy, math, time
 from functools import partial
 from pathlib import Path
@@ -25,7 +25,7 @@ from torch.utils.data import DataLoader
 from .core import atomic_write, defaults
 from .data import DataBunch, LabelList, MultiCategoryList, FloatList
 
-# %% ../nbs/03_learner.ipynb #e54748ab
+# %% ../nbs/03_learner.ipynb #fde11304
 def simple_cnn(channels=(3, 16, 32, 2), ks:int=3) -> nn.Sequential:
     "Stride-2 convolutions with `channels[i]` -> `channels[i+1]` features (ReLU between), then average pooling."
     layers = []
@@ -34,7 +34,7 @@ def simple_cnn(channels=(3, 16, 32, 2), ks:int=3) -> nn.Sequential:
         if i < len(channels) - 2: layers += [nn.BatchNorm2d(nf), nn.ReLU()]
     return nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten())
 
-# %% ../nbs/03_learner.ipynb #fa90a29b
+# %% ../nbs/03_learner.ipynb #808eb641
 def accuracy(input:torch.Tensor, targs:torch.Tensor) -> torch.Tensor:
     "Fraction of rows whose highest-scoring class is the target."
     return (input.argmax(dim=-1) == targs).float().mean()
@@ -43,7 +43,7 @@ def error_rate(input:torch.Tensor, targs:torch.Tensor) -> torch.Tensor:
     "1 - accuracy."
     return 1 - accuracy(input, targs)
 
-# %% ../nbs/03_learner.ipynb #aac25199
+# %% ../nbs/03_learner.ipynb #dbc3f4fa
 class CancelFitException(Exception): "Stop fitting now (after_fit still runs)."
 class CancelEpochException(Exception): "Skip the rest of this epoch's training."
 class CancelValidateException(Exception): "Skip this epoch's validation."
@@ -58,7 +58,7 @@ class Callback:
     @property
     def name(self): return type(self).__name__
 
-# %% ../nbs/03_learner.ipynb #00ffd35e
+# %% ../nbs/03_learner.ipynb #140479e3
 def smooth_losses(losses, beta:float=0.98) -> list:
     "Debiased exponentially weighted moving average of `losses`."
     avg, out = 0., []
@@ -78,11 +78,10 @@ class Recorder(Callback):
         self.names = ['epoch', 'train_loss', 'valid_loss', *[_metric_name(m) for m in self.learn.metrics], 'time']
         if self.learn.show_progress: self.learn.mbar.write(self.names, table=True)
     def before_epoch(self): self.start = time.time()
-    def before_batch(self):
+    def after_loss(self):   # the lr and momentum this batch steps with, and its loss
         if not self.learn.training: return
-        pg = self.learn.opt.param_groups[-1]; self.lrs.append(pg['lr']); self.moms.append(_mom(pg))
-    def after_batch(self):
-        if self.learn.training: self._losses.append(self.learn.loss.detach())
+        pg = self.learn.opt.param_groups[-1]
+        self.lrs.append(pg['lr']); self.moms.append(_mom(pg)); self._losses.append(self.learn.loss.detach())
     def after_validate(self):
         self.val_losses.append(self.learn.val_stats[0]); self.metrics.append(self.learn.val_stats[1:])
     def after_epoch(self):
@@ -99,7 +98,7 @@ class Recorder(Callback):
 def _metric_name(m) -> str:
     return getattr(m, '__name__', None) or getattr(getattr(m, 'func', None), '__name__', type(m).__name__)
 
-# %% ../nbs/03_learner.ipynb #91ed48e0
+# %% ../nbs/03_learner.ipynb #7a99313d
 _activations = {F.cross_entropy: partial(F.softmax, dim=-1), F.binary_cross_entropy_with_logits: torch.sigmoid}
 
 class Learner:
@@ -125,7 +124,7 @@ class Learner:
     def add_cb(self, cb:Callback): self.callbacks.append(cb); return cb
     def remove_cb(self, cb:Callback): self.callbacks.remove(cb)
 
-# %% ../nbs/03_learner.ipynb #55db6f54
+# %% ../nbs/03_learner.ipynb #d147192e
 def lr_range(self:Learner, lr) -> np.ndarray:
     "One learning rate per layer group: a number for all, `slice(hi)` (others hi/3) or `slice(lo, hi)` (geometric)."
     n = len(self.layer_groups)
@@ -147,7 +146,7 @@ def create_opt(self:Learner, lr, wd:float=None):
 
 Learner.lr_range, Learner.create_opt = lr_range, create_opt
 
-# %% ../nbs/03_learner.ipynb #3790e0f2
+# %% ../nbs/03_learner.ipynb #425b8550
 def one_batch(self:Learner, xb, yb):
     "Predict, compute the loss and, when training, backpropagate and step; callbacks around each part."
     self.xb, self.yb = xb, yb
@@ -167,7 +166,7 @@ def one_batch(self:Learner, xb, yb):
         else: self.opt.step()
         self('after_step'); self.opt.zero_grad(set_to_none=True)
     except CancelBatchException: pass
-    finally: self('after_batch')
+    self('after_batch')   # not after an error: the error itself is what you need to see
 
 def validate(self:Learner, dl=None) -> list:
     "[loss, *metrics] on `dl` (the validation set by default), averaged over items."
@@ -211,7 +210,7 @@ def fit(self:Learner, epochs:int, lr=None, wd:float=None, callbacks=()):
 
 Learner.one_batch, Learner.validate, Learner._do_epoch, Learner.fit = one_batch, validate, _do_epoch, fit
 
-# %% ../nbs/03_learner.ipynb #9685fa12
+# %% ../nbs/03_learner.ipynb #93941cab
 class LRFinder(Callback):
     "Grow the lr exponentially from `start_lr` to `end_lr` over `num_it` batches; stop early if the loss diverges."
     order = 1
@@ -241,7 +240,7 @@ def lr_find(self:Learner, start_lr:float=1e-7, end_lr:float=10, num_it:int=100, 
 
 Learner.lr_find = lr_find
 
-# %% ../nbs/03_learner.ipynb #9aee4f3b
+# %% ../nbs/03_learner.ipynb #316e91ec
 def plot(self:Recorder, skip_start:int=10, skip_end:int=5, suggestion:bool=True, ax=None):
     "Smoothed loss against learning rate (log scale), marking the steepest descent before the minimum; returns that lr."
     lrs, losses = self.lrs[skip_start:len(self.lrs) - skip_end], self.losses[skip_start:len(self.losses) - skip_end]
@@ -271,7 +270,7 @@ def plot_lr(self:Recorder, show_moms:bool=False):
 
 Recorder.plot, Recorder.plot_losses, Recorder.plot_lr = plot, plot_losses, plot_lr
 
-# %% ../nbs/03_learner.ipynb #cf902fcd
+# %% ../nbs/03_learner.ipynb #a94316ae
 class OneCycleScheduler(Callback):
     "Step torch's `OneCycleLR` (cosine, with inverse momentum) after every optimiser step."
     order = 10
@@ -297,7 +296,7 @@ def fit_one_cycle(self:Learner, cyc_len:int, max_lr=None, moms=(0.95, 0.85), div
 
 Learner.fit_one_cycle = fit_one_cycle
 
-# %% ../nbs/03_learner.ipynb #344e5cbe
+# %% ../nbs/03_learner.ipynb #9333054f
 def _activation(self:Learner):
     return _activations.get(self.loss_func, lambda x: x)
 
@@ -327,7 +326,7 @@ def predict(self:Learner, item):
 
 Learner._activation, Learner.get_preds, Learner.predict = _activation, get_preds, predict
 
-# %% ../nbs/03_learner.ipynb #5b050941
+# %% ../nbs/03_learner.ipynb #ce25fd64
 _bn_types = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d, nn.LayerNorm)
 
 def split(self:Learner, split_on) -> Learner:
@@ -355,7 +354,7 @@ def unfreeze(self:Learner) -> Learner:
 
 Learner.split, Learner.freeze_to, Learner.freeze, Learner.unfreeze = split, freeze_to, freeze, unfreeze
 
-# %% ../nbs/03_learner.ipynb #dfc33438
+# %% ../nbs/03_learner.ipynb #353e01aa
 def save(self:Learner, name:str, with_opt:bool=True) -> Path:
     "Save the weights (and optimiser state) to `path/model_dir/name.pth`, atomically."
     p = self.path/self.model_dir/f'{name}.pth'
@@ -379,7 +378,7 @@ def load(self:Learner, name:str, with_opt:bool=True, strict:bool=True) -> Learne
 
 Learner.save, Learner.load = save, load
 
-# %% ../nbs/03_learner.ipynb #e17f710e
+# %% ../nbs/03_learner.ipynb #b9e0c8b0
 _SAFE_PREFIXES = ('torch.', 'torchvision.', 'course_lib.', 'collections.', 'builtins.', 'numpy.', 'pathlib.', 'functools.')
 
 def export(self:Learner, fname:str='export.pth') -> Path:
@@ -418,7 +417,7 @@ def load_learner(path, fname:str='export.pth', safe_modules=(), device=None) -> 
 
 Learner.export = export
 
-# %% ../nbs/03_learner.ipynb #f79247ed
+# %% ../nbs/03_learner.ipynb #2dce0c99
 def to_fp16(self:Learner) -> Learner:
     "Mixed precision on CUDA (float16 autocast + loss scaling); on a CPU, explain and keep float32."
     if self.device.type != 'cuda':
