@@ -4,10 +4,10 @@
 
 # %% auto #0
 __all__ = ['KNOWN_ARCHIVES', 'STANDINS', 'STANDIN_MODULES', 'IMAGE_EXTENSIONS', 'PET_BREEDS', 'URLs', 'url_name', 'DownloadError',
-           'file_md5', 'download_url', 'check_members', 'extract_archive', 'standin', 'make_standin', 'untar_data',
+           'file_hash', 'download_url', 'check_members', 'extract_archive', 'standin', 'make_standin', 'untar_data',
            'image_files', 'verify_images', 'mnist_sample_standin', 'mnist_standin', 'draw_pet', 'pets_standin']
 
-# %% ../nbs/01_datasets.ipynb #75f92be1
+# %% ../nbs/01_datasets.ipynb #54212ef1
 import hashlib, inspect, os, shutil, socket, tarfile, tempfile, urllib.error, urllib.request, zipfile
 from pathlib import Path
 
@@ -18,7 +18,7 @@ from PIL import Image, ImageDraw, ImageFilter
 
 from .core import atomic_write, course_home, get_size
 
-# %% ../nbs/01_datasets.ipynb #20fa0dfc
+# %% ../nbs/01_datasets.ipynb #e1972411
 class URLs:
     "The fast.ai archives the lessons use."
     S3 = 'https://s3.amazonaws.com/fast-ai-'
@@ -62,7 +62,7 @@ def url_name(url:str) -> str:
         if name.endswith(ext): return name[:-len(ext)]
     return name
 
-# %% ../nbs/01_datasets.ipynb #9fbeaee6
+# %% ../nbs/01_datasets.ipynb #92aed4b9
 class DownloadError(RuntimeError):
     "A download or extraction that could not be completed; the message says what to do."
 
@@ -72,9 +72,9 @@ def _check(url, nbytes, digest, size=None, md5=None):
     if md5 is not None and digest != md5:
         raise DownloadError(f"{url}: md5 {digest} does not match the published {md5}")
 
-def file_md5(path) -> str:
-    "The md5 hex digest of the file at `path`, read in chunks."
-    h = hashlib.md5()
+def file_hash(path, algorithm:str='md5') -> str:
+    "The hex digest of the file at `path` (`algorithm`: any of hashlib's, e.g. 'md5', 'sha256'), read in chunks."
+    h = hashlib.new(algorithm)
     with open(path, 'rb') as f:
         for chunk in iter(lambda: f.read(1 << 20), b''): h.update(chunk)
     return h.hexdigest()
@@ -98,7 +98,7 @@ def download_url(url:str, dest, size:int=None, md5:str=None, timeout=30, show_pr
         _check(url, nbytes, h.hexdigest(), size, md5)
     return dest
 
-# %% ../nbs/01_datasets.ipynb #410f63c6
+# %% ../nbs/01_datasets.ipynb #6ab402de
 def _inside(root:Path, name:str) -> bool:
     return os.path.realpath(root/name).startswith(os.path.realpath(root) + os.sep)
 
@@ -135,7 +135,7 @@ def extract_archive(archive, dest) -> Path:
     finally: shutil.rmtree(tmp, ignore_errors=True)
     return dest
 
-# %% ../nbs/01_datasets.ipynb #daf7b94b
+# %% ../nbs/01_datasets.ipynb #053d9515
 STANDINS = {}  # url -> (builder, description, version)
 STANDIN_MODULES = {  # url -> the course_lib module whose notebook generates its stand-in
     URLs.PLANET_SAMPLE: 'course_lib.multilabel',
@@ -182,7 +182,7 @@ def make_standin(url:str) -> Path:
     finally: shutil.rmtree(tmp, ignore_errors=True)
     return dest
 
-# %% ../nbs/01_datasets.ipynb #931cb84e
+# %% ../nbs/01_datasets.ipynb #f6f15b7a
 def untar_data(url:str, dest=None, force_download:bool=False) -> Path:
     "Download and unpack `url` (or, at tiny size, generate its stand-in); returns the dataset's folder."
     if get_size() == 'tiny' and (url in STANDINS or url in STANDIN_MODULES): return make_standin(url)
@@ -196,11 +196,11 @@ def untar_data(url:str, dest=None, force_download:bool=False) -> Path:
         except DownloadError as e:
             raise DownloadError(f"{e}\nTo fix: download {url} on a machine with internet and save it as {archive}; "
                                 f"or run offline at tiny size: COURSE_LIB_SIZE=tiny") from e
-    else: _check(url, archive.stat().st_size, file_md5(archive) if md5 else None, size, md5)
+    else: _check(url, archive.stat().st_size, file_hash(archive) if md5 else None, size, md5)
     if dest.exists(): shutil.rmtree(dest)
     return extract_archive(archive, dest)
 
-# %% ../nbs/01_datasets.ipynb #0c98c248
+# %% ../nbs/01_datasets.ipynb #bb12a5a1
 IMAGE_EXTENSIONS = {'.jpg', '.jpeg', '.png', '.bmp', '.gif', '.tif', '.tiff', '.webp'}
 
 def image_files(path, recurse:bool=True) -> list:
@@ -219,7 +219,7 @@ def verify_images(path, delete:bool=False) -> list:
         for f, _ in bad: f.unlink()
     return bad
 
-# %% ../nbs/01_datasets.ipynb #c19aa283
+# %% ../nbs/01_datasets.ipynb #0fd3ed53
 def _digits():
     from sklearn.datasets import load_digits
     d = load_digits()
@@ -244,7 +244,7 @@ def mnist_standin(dest:Path):
         name = dest/('testing' if v else 'training')/str(y)/f'{i}.png'
         name.parent.mkdir(parents=True, exist_ok=True); im.save(name)
 
-# %% ../nbs/01_datasets.ipynb #c8518b14
+# %% ../nbs/01_datasets.ipynb #6cd6cf88
 PET_BREEDS = {  # name: (fur rgb, pattern, body width)
     'Abyssinian': ((176, 110, 60), 'plain', 1.0), 'Bengal': ((190, 140, 70), 'spots', 1.0),
     'Russian_Blue': ((120, 125, 140), 'plain', 0.9), 'Siamese': ((225, 210, 180), 'points', 0.9),
