@@ -7,11 +7,11 @@ __all__ = ['dataset_fingerprint', 'input_stats', 'library_versions', 'lineage', 
            'production', 'promote', 'rollback', 'load_version', 'list_versions', 'ApiError', 'decode_upload',
            'latency_summary', 'Monitor', 'ModelService', 'upload_bytes', 'predict_endpoint', 'reload_endpoint',
            'create_app', 'BackgroundServer', 'http_request', 'encode_multipart', 'SLA', 'load_test',
-           'probe_availability', 'promote_if_better', 'serve']
+           'probe_availability', 'promote_if_better', 'serve', 'serve_parser', 'check_registry', 'serve_cli']
 
 # %% ../nbs/15_deploy.ipynb #ddeeafcd
-import contextlib, hashlib, hmac, http.client, io, ipaddress, json, logging, math, os, platform, re, shutil, socket
-import tempfile, threading, time, urllib.parse, uuid
+import argparse, contextlib, hashlib, hmac, http.client, io, ipaddress, json, logging, math, os, platform, re, shutil
+import socket, tempfile, threading, time, urllib.parse, uuid
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -459,3 +459,39 @@ def promote_if_better(registry:ModelRegistry, name:str, version:int, metric:str=
 def serve(registry_root, name:str, host:str='127.0.0.1', port:int=8000, **kwargs):
     "Serve the production version of `name` from the registry at `registry_root` with uvicorn (blocks until stopped)."
     uvicorn.run(create_app(ModelRegistry(registry_root), name, **kwargs), host=host, port=port, log_level='info')
+
+# %% ../nbs/15_deploy.ipynb #61fbfcae
+def serve_parser() -> argparse.ArgumentParser:
+    "The command line of `python -m course_lib.deploy`."
+    p = argparse.ArgumentParser(prog='python -m course_lib.deploy',
+                                description='Serve the production version of a registered model over HTTP.')
+    p.add_argument('--registry', type=Path, required=True, help="the registry's folder (written by ModelRegistry)")
+    p.add_argument('--name', required=True, help='the model to serve')
+    p.add_argument('--host', default='127.0.0.1', help='0.0.0.0 inside a container (default: %(default)s)')
+    p.add_argument('--port', type=int, default=8000, help='(default: %(default)s)')
+    return p
+
+def check_registry(root, name:str) -> int:
+    "The production version of `name` in the registry at `root`; an error naming what is missing when there is none."
+    root = Path(root)
+    if not root.is_dir():
+        raise FileNotFoundError(f"no model registry at {root}: expected a folder written by ModelRegistry "
+                                f"(<name>/v<N>/export.pth, <name>/production.json); mount or copy one there")
+    reg = ModelRegistry(root)
+    if name not in reg.names():
+        raise UnknownModelError(f"no model named {name!r} in the registry at {root} (models: {reg.names() or 'none'}); "
+                                f"register one with ModelRegistry({str(root)!r}).register(learn, {name!r}, metrics)")
+    version = reg.production(name)
+    if version is None:
+        raise UnknownModelError(f"model {name!r} in the registry at {root} has no production version (versions: "
+                                f"{reg.versions(name) or 'none'}); promote one with ModelRegistry.promote")
+    return version
+
+def serve_cli(argv:list=None):
+    "`python -m course_lib.deploy --registry DIR --name NAME [--host H] [--port P]`: check the registry, then `serve`."
+    p = serve_parser(); args = p.parse_args(argv)
+    try: check_registry(args.registry, args.name)
+    except (OSError, LookupError, ValueError) as e: p.error(str(e))
+    serve(args.registry, args.name, args.host, args.port)
+
+if __name__ == '__main__' and '__file__' in globals(): serve_cli()   # `python -m course_lib.deploy`, not a notebook
