@@ -1,13 +1,16 @@
-"""The same training three ways — a plain PyTorch loop, course_lib's Learner, fastai's Learner — interleaved; medians and ratios.
+"""The same training three ways — a plain PyTorch loop, course_lib's Learner, fastai's Learner — interleaved.
 
+Reports median seconds, and each ratio as the median over rounds of that round's pair (a round's runs share its load).
 Usage: python bench/loop.py [--runs 5] [--workloads cnn resnet18]
+       python bench/loop.py --gpu      (CUDA only: `to_fp16()` vs a raw AMP loop, resnet34 at 224 px)
 fastai runs in its own environment (bench/.venv-fastai, made by bench/setup_fastai.sh), because fastai 2.8 needs
 fastcore >= 2.2 and nbdev 2 needs fastcore < 2; it is skipped with a note when that environment is missing."""
-import argparse, json, os, statistics, subprocess, sys
+import argparse, json, statistics, subprocess, sys
 from pathlib import Path
 
 HERE = Path(__file__).parent
 FASTAI_PY = HERE/'.venv-fastai/bin/python'
+CPU_IMPLS, GPU_IMPLS = ('raw', 'course_lib', 'fastai'), ('raw_amp', 'course_lib_fp16')
 
 def run(impl, workload):
     py = str(FASTAI_PY) if impl == 'fastai' else sys.executable
@@ -15,24 +18,32 @@ def run(impl, workload):
     if out.returncode: raise RuntimeError(f"{impl} on {workload} failed:\n{out.stderr[-2000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
 
-def main(runs, workloads):
-    impls = ['raw', 'course_lib'] + (['fastai'] if FASTAI_PY.exists() else [])
-    if 'fastai' not in impls: print(f"fastai skipped: {FASTAI_PY} missing (run bench/setup_fastai.sh)")
+def paired_ratio(a, b) -> float:
+    "Median of a[i]/b[i] over the rounds: runs of one round share the machine's load of the moment."
+    return round(statistics.median(x / y for x, y in zip(a, b)), 3)
+
+def main(runs, workloads, impls=CPU_IMPLS):
+    if 'fastai' in impls and not FASTAI_PY.exists():
+        print(f"fastai skipped: {FASTAI_PY} missing (run bench/setup_fastai.sh)"); impls = [i for i in impls if i != 'fastai']
+    ours = next(i for i in impls if i.startswith('course_lib'))
     rows = []
     for w in workloads:
         times = {i: [] for i in impls}; accs = {i: [] for i in impls}
         for _ in range(runs):  # interleaved: A B C A B C ... so that load changes hit all alike
             for i in impls:
                 r = run(i, w); times[i].append(r['seconds']); accs[i].append(r['accuracy'])
-        med = {i: statistics.median(t) for i, t in times.items()}
-        row = {'workload': w, **{f'{i} s': round(med[i], 3) for i in impls},
-               'course_lib/raw': round(med['course_lib'] / med['raw'], 3)}
-        if 'fastai' in med: row['course_lib/fastai'] = round(med['course_lib'] / med['fastai'], 3)
+        row = {'workload': w, **{f'{i} s': round(statistics.median(t), 3) for i, t in times.items()}}
+        for other in impls:
+            if other != ours: row[f'{ours}/{other}'] = paired_ratio(times[ours], times[other])
         row['accuracy (median)'] = {i: round(statistics.median(a), 3) for i, a in accs.items()}
         rows.append(row); print(json.dumps(row), flush=True)
     return rows
 
 if __name__ == '__main__':
     p = argparse.ArgumentParser(); p.add_argument('--runs', type=int, default=5)
-    p.add_argument('--workloads', nargs='+', default=['cnn', 'resnet18']); a = p.parse_args()
-    main(a.runs, a.workloads)
+    p.add_argument('--workloads', nargs='+'); p.add_argument('--gpu', action='store_true'); a = p.parse_args()
+    if a.gpu:
+        import torch
+        if not torch.cuda.is_available(): sys.exit("bench/loop.py --gpu: CUDA is not available on this machine")
+        main(a.runs, a.workloads or ['resnet34'], GPU_IMPLS)
+    else: main(a.runs, a.workloads or ['cnn', 'resnet18'])

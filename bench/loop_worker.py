@@ -7,30 +7,48 @@ sys.path.insert(0, str(Path(__file__).parent))
 from workloads import WORKLOADS, loaders
 
 LR, WD, BETAS = 3e-3, 1e-2, (0.9, 0.99)
+DEVICE = torch.device('cuda' if torch.cuda.is_available() else 'cpu')
 
-def raw(model, train_dl, valid_dl, epochs):
-    "The plain PyTorch loop: AdamW + OneCycleLR, validation accuracy each epoch."
-    opt = torch.optim.AdamW(model.parameters(), lr=LR, betas=BETAS, weight_decay=WD)
+def raw(model, train_dl, valid_dl, epochs, amp=False):
+    "The plain PyTorch loop: fused AdamW (the Learner's default) + OneCycleLR, validation loss and accuracy each epoch."
+    model.to(DEVICE)
+    opt = torch.optim.AdamW(model.parameters(), lr=LR, betas=BETAS, weight_decay=WD, fused=True)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, LR, total_steps=epochs * len(train_dl), pct_start=0.3,
                                                 base_momentum=0.85, max_momentum=0.95, div_factor=25.)
+    scaler = torch.amp.GradScaler(DEVICE.type, enabled=amp)
+    autocast = lambda: torch.autocast(DEVICE.type, dtype=torch.float16, enabled=amp)
     def fit():
         for _ in range(epochs):
             model.train()
             for xb, yb in train_dl:
-                loss = F.cross_entropy(model(xb), yb); loss.backward(); opt.step(); sched.step(); opt.zero_grad()
-            model.eval(); correct = n = 0
-            with torch.no_grad():
-                for xb, yb in valid_dl: correct += (model(xb).argmax(1) == yb).sum().item(); n += len(yb)
+                xb, yb = xb.to(DEVICE, non_blocking=True), yb.to(DEVICE, non_blocking=True)
+                with autocast(): loss = F.cross_entropy(model(xb), yb)
+                scaler.scale(loss).backward(); scaler.step(opt); scaler.update(); sched.step(); opt.zero_grad()
+            model.eval(); loss = correct = n = 0
+            with torch.no_grad(), autocast():
+                for xb, yb in valid_dl:
+                    xb, yb = xb.to(DEVICE, non_blocking=True), yb.to(DEVICE, non_blocking=True)
+                    out = model(xb); n += len(yb)
+                    loss += F.cross_entropy(out, yb, reduction='sum').item(); correct += (out.argmax(1) == yb).sum().item()
         return correct / n
     return fit
 
-def course_lib(model, train_dl, valid_dl, epochs):
+def raw_amp(model, train_dl, valid_dl, epochs):
+    "The plain loop with CUDA mixed precision: float16 autocast and a GradScaler."
+    return raw(model, train_dl, valid_dl, epochs, amp=True)
+
+def course_lib(model, train_dl, valid_dl, epochs, fp16=False):
     from course_lib.data import DataBunch
     from course_lib.learner import Learner, accuracy
-    learn = Learner(DataBunch(train_dl, valid_dl), model, loss_func=F.cross_entropy, metrics=[accuracy], wd=WD,
-                    show_progress=False)
+    learn = Learner(DataBunch(train_dl, valid_dl, device=DEVICE), model, loss_func=F.cross_entropy, metrics=[accuracy],
+                    wd=WD, show_progress=False)
+    if fp16: learn.to_fp16()
     def fit(): learn.fit_one_cycle(epochs, LR); return learn.recorder.metrics[-1][0]
     return fit
+
+def course_lib_fp16(model, train_dl, valid_dl, epochs):
+    "course_lib's Learner after `to_fp16()`."
+    return course_lib(model, train_dl, valid_dl, epochs, fp16=True)
 
 def fastai(model, train_dl, valid_dl, epochs):
     import fastai.callback.all  # noqa: F401  (fit_one_cycle, the progress bar and `no_bar`, as `from fastai.vision.all import *` brings)
@@ -43,10 +61,18 @@ def fastai(model, train_dl, valid_dl, epochs):
         return float(learn.recorder.values[-1][-1])
     return fit
 
+def synchronized(fit):
+    "`fit`, then wait for the GPU to finish, so that the time measured includes all its work."
+    def run():
+        acc = fit()
+        if DEVICE.type == 'cuda': torch.cuda.synchronize()
+        return acc
+    return run
+
 if __name__ == '__main__':
     p = argparse.ArgumentParser(); p.add_argument('impl'); p.add_argument('workload'); a = p.parse_args()
     data, make_model, epochs, bs = WORKLOADS[a.workload]
     torch.manual_seed(0); train_dl, valid_dl = loaders(*data(), bs); model = make_model()
-    fit = globals()[a.impl](model, train_dl, valid_dl, epochs)   # imports and set-up are not timed
+    fit = synchronized(globals()[a.impl](model, train_dl, valid_dl, epochs))   # imports and set-up are not timed
     t = time.perf_counter(); acc = fit()
     print(json.dumps({'seconds': time.perf_counter() - t, 'accuracy': acc}))

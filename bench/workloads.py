@@ -26,6 +26,7 @@ def small_cnn():
 WORKLOADS = {  # name: (datasets, model, epochs, batch size)
     'cnn': (lambda: digits(28, 1), small_cnn, 8, 64),
     'resnet18': (lambda: digits(64, 3, n=640), lambda: torchvision.models.resnet18(num_classes=10), 1, 64),
+    'resnet34': (lambda: digits(224, 3, n=1280), lambda: torchvision.models.resnet34(num_classes=10), 2, 64),  # GPU only
 }
 
 def loaders(train_ds, valid_ds, bs):

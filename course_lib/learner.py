@@ -107,21 +107,24 @@ class Learner:
                  path=None, model_dir:str='models', callbacks=(), layer_groups=None, train_bn:bool=True, show_progress:bool=True):
         self.data, self.device = data, data.train_dl.device
         self.model = model.to(self.device)
-        self.opt_func = opt_func or partial(torch.optim.AdamW, betas=(0.9, 0.99))
+        # torch's fused AdamW: one kernel for all parameters instead of a Python loop over them (CPU and CUDA)
+        self.opt_func = opt_func or partial(torch.optim.AdamW, betas=(0.9, 0.99), fused=self.device.type in ('cpu', 'cuda'))
         self.loss_func = loss_func or data.loss_func
         if self.loss_func is None: raise ValueError("Learner: the data does not say which loss to use; pass loss_func=")
         metrics = [metrics] if callable(metrics) else list(metrics or [])   # metrics=error_rate or metrics=[...]
         self.metrics, self.wd, self.train_bn, self.show_progress = metrics, wd, train_bn, show_progress
         self.path, self.model_dir = Path(path or data.path), model_dir
         self.layer_groups = list(layer_groups or [self.model])
-        self.recorder = Recorder()
-        self.callbacks = [self.recorder, *callbacks]
+        self.recorder, self.callbacks = Recorder(), []
+        for cb in [self.recorder, *callbacks]: self.add_cb(cb)
         self.opt, self.fp16, self.scaler, self.training = None, False, None, False
 
     def __call__(self, event:str):
-        for cb in sorted(self.callbacks, key=lambda c: c.order): cb.learn = self; cb(event)
+        for cb in self.callbacks: cb(event)
 
-    def add_cb(self, cb:Callback): self.callbacks.append(cb); return cb
+    def add_cb(self, cb:Callback):
+        "Add `cb`, keeping `callbacks` sorted by `order` (so events need no sorting every batch)."
+        cb.learn = self; self.callbacks = sorted([*self.callbacks, cb], key=lambda c: c.order); return cb
     def remove_cb(self, cb:Callback): self.callbacks.remove(cb)
 
 # %% ../nbs/03_learner.ipynb #d147192e
