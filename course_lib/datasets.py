@@ -8,7 +8,7 @@ __all__ = ['KNOWN_ARCHIVES', 'STANDINS', 'STANDIN_MODULES', 'IMAGE_EXTENSIONS', 
            'image_files', 'verify_images', 'mnist_sample_standin', 'mnist_standin', 'draw_pet', 'pets_standin']
 
 # %% ../nbs/01_datasets.ipynb #54212ef1
-import hashlib, inspect, os, shutil, socket, tarfile, tempfile, urllib.error, urllib.request, zipfile
+import dis, hashlib, inspect, os, shutil, socket, tarfile, tempfile, urllib.error, urllib.request, zipfile
 from pathlib import Path
 
 import numpy as np
@@ -154,9 +154,20 @@ def standin(url:str, description:str, version:int=1):
     return register
 
 def _source_hash(f) -> str:
-    "A short hash of the file defining `f`: a changed generator makes a new stand-in instead of reusing a stale one."
-    try: return hashlib.sha256(Path(inspect.getsourcefile(f)).read_bytes()).hexdigest()[:12]
-    except (TypeError, OSError): return 'source unknown'
+    "Hash of the source of `f` and of the functions and constants of its module that it uses, at any depth."
+    parts, seen, todo = [], set(), [f]
+    while todo:
+        g = todo.pop()
+        if g in seen: continue
+        seen.add(g)
+        try: parts.append(inspect.getsource(g))
+        except (TypeError, OSError): return 'source unknown'
+        codes = [g.__code__, *(c for c in g.__code__.co_consts if inspect.iscode(c))]
+        for name in dict.fromkeys(i.argval for c in codes for i in dis.get_instructions(c) if i.opname == 'LOAD_GLOBAL'):
+            v = g.__globals__.get(name)
+            if inspect.isfunction(v) and v.__module__ == f.__module__: todo.append(v)
+            elif isinstance(v, (dict, list, tuple, str, int, float)): parts.append(f'{name} = {v!r}')
+    return hashlib.sha256('\n'.join(parts).encode()).hexdigest()[:12]
 
 def make_standin(url:str) -> Path:
     "The folder of `url`'s stand-in, generated on first use (deterministic)."
