@@ -5,10 +5,11 @@
 # %% auto #0
 __all__ = ['imagenet_stats', 'to_device', 'DeviceDataLoader', 'Normalize', 'DataBunch', 'normalize', 'one_batch', 'show_batch',
            'ds_show', 'ItemList', 'ImageList', 'ItemLists', 'split_by_idxs', 'split_by_idx', 'split_by_rand_pct',
-           'split_by_valid_func', 'split_by_folder', 'split_by_fname_file', 'split_none', 'CategoryList',
-           'MultiCategoryList', 'FloatList', 'LabelList', 'LabelLists', 'label_from_func', 'label_from_folder',
-           'label_from_re', 'label_from_df', 'label_from_list', 'get_transforms', 'transform', 'ImageDataBunch',
-           'databunch', 'from_folder', 'from_df', 'from_csv', 'from_name_re', 'from_name_func', 'from_lists']
+           'split_by_valid_func', 'split_by_folder', 'split_by_fname_file', 'split_none', 'split_from_df',
+           'filter_by_folder', 'CategoryList', 'MultiCategoryList', 'FloatList', 'LabelList', 'LabelLists',
+           'label_from_func', 'label_from_folder', 'label_from_re', 'label_from_df', 'label_from_list',
+           'get_transforms', 'transform', 'ImageDataBunch', 'databunch', 'from_folder', 'from_df', 'from_csv',
+           'from_name_re', 'from_name_func', 'from_lists']
 
 # %% ../nbs/02_data.ipynb #20fa8170
 import re
@@ -31,7 +32,7 @@ from .datasets import IMAGE_EXTENSIONS, image_files
 # %% ../nbs/02_data.ipynb #f62dcdab
 def to_device(b, device):
     "Move a tensor, or the tensors in a (nested) tuple or list, to `device`."
-    if hasattr(b, 'to'): return b.to(device, non_blocking=True)
+    if hasattr(b, 'to'): return b.to(device, non_blocking=torch.device(device).type != 'cpu')  # to the CPU: wait for it
     if isinstance(b, (tuple, list)): return type(b)(to_device(o, device) for o in b)
     return b
 
@@ -108,7 +109,7 @@ def one_batch(self:DataBunch, ds_type:str='train', denorm:bool=False):
     "One batch `(x, y)` from `ds_type`, as the model sees it (or `denorm`alised), on the CPU."
     xb, yb = next(iter(self.dl(ds_type)))
     if denorm and self.norm is not None: xb = self.norm.decode(xb)
-    return xb.cpu(), yb.cpu()
+    return to_device((xb, yb), 'cpu')
 
 def show_batch(self:DataBunch, rows:int=3, ds_type:str='train', figsize=None):
     "Show `rows`×`rows` items of a batch with their labels."
@@ -229,6 +230,24 @@ def split_none(self:ItemList) -> ItemLists:
 for f in (split_by_idxs, split_by_idx, split_by_rand_pct, split_by_valid_func, split_by_folder, split_by_fname_file, split_none):
     setattr(ItemList, f.__name__, f)
 
+# %% ../nbs/02_data.ipynb #7b94bccf
+def split_from_df(self:ItemList, col=2) -> ItemLists:
+    "Rows whose column `col` (a name or a position) is true are validation."
+    df = self.inner_df
+    if df is None: raise ValueError("split_from_df needs items made with from_df or from_csv")
+    valid = df[_column(df, col)].to_numpy()[self.idx].astype(bool)
+    return self.split_by_idxs(np.where(~valid)[0], np.where(valid)[0])
+
+def filter_by_folder(self:ItemList, include=None, exclude=None) -> ItemList:
+    "Keep the files whose first folder under `path` is in `include` (and not in `exclude`)."
+    top = [Path(o).relative_to(self.path).parts[0] for o in self.items]
+    keep = [i for i, t in enumerate(top) if (include is None or t in include) and (exclude is None or t not in exclude)]
+    if not keep:
+        raise FileNotFoundError(f"filter_by_folder: no files under {self.path} in {include} (folders: {sorted(set(top))})")
+    return self.new(keep)
+
+ItemList.split_from_df, ItemList.filter_by_folder = split_from_df, filter_by_folder
+
 # %% ../nbs/02_data.ipynb #08d2458b
 class CategoryList:
     "Single labels as class indices; classes from the training labels."
@@ -299,7 +318,8 @@ def _label(self:ItemLists, labels_of, label_cls=None, classes=None, **kwargs) ->
                     FloatList if isinstance(first, (float, np.floating)) else CategoryList
     ty = label_cls(tl, classes=classes, items=self.train.items, **kwargs)
     vy = label_cls(vl, classes=ty.classes, items=self.valid.items, **kwargs)
-    return LabelLists(LabelList(self.train, ty), LabelList(self.valid, vy))
+    lls_cls = getattr(self.train, 'label_lists_cls', LabelLists)     # ... and the kind of `LabelLists` it makes
+    return lls_cls(LabelList(self.train, ty), LabelList(self.valid, vy))
 
 def label_from_func(self:ItemLists, func, label_cls=None, **kwargs) -> LabelLists:
     "The label of each item is `func(item)`."

@@ -4,9 +4,9 @@
 
 # %% auto #0
 __all__ = ['adult_table', 'adult_sample_standin', 'cont_cat_split', 'TabularProc', 'FillMissing', 'Categorify', 'Normalize',
-           'TabularProcessor', 'add_datepart', 'TabularBatch', 'TabularList', 'TabularDataBunch', 'TabularLabelLists',
-           'TabularItemLists', 'emb_sz_rule', 'TabularModel', 'mse_loss_flat', 'TabularLearner', 'tabular_learner',
-           'embedding_features', 'rossmann_table', 'exp_rmspe']
+           'TabularProcessor', 'add_datepart', 'TabularList', 'TabularDataBunch', 'TabularLabelLists', 'emb_sz_rule',
+           'TabularModel', 'mse_loss_flat', 'TabularLearner', 'tabular_learner', 'embedding_features', 'rossmann_table',
+           'exp_rmspe']
 
 # %% ../nbs/08_tabular.ipynb #a577e01c
 import numpy as np
@@ -16,7 +16,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch.utils.data import BatchSampler, DataLoader, RandomSampler, SequentialSampler
 
-from .data import DataBunch, FloatList, ItemList, ItemLists, LabelLists, MultiCategoryList
+from .data import DataBunch, FloatList, ItemList, ItemLists, LabelLists, MultiCategoryList, to_device
 from .datasets import URLs, standin
 from .learner import Learner
 
@@ -206,13 +206,6 @@ def add_datepart(df:pd.DataFrame, field:str, prefix:str=None, drop:bool=True) ->
     return df
 
 # %% ../nbs/08_tabular.ipynb #38def73d
-class TabularBatch(tuple):
-    "A batch's (cats, conts): `len` is the number of rows and `to`/`cpu` move both, as the `Learner` expects of an `xb`."
-    def __new__(cls, cats, conts): return super().__new__(cls, (cats, conts))
-    def __len__(self): return len(self[0])
-    def to(self, *args, **kwargs) -> 'TabularBatch': return TabularBatch(*(t.to(*args, **kwargs) for t in self))
-    def cpu(self) -> 'TabularBatch': return self.to('cpu')
-
 class TabularList(ItemList):
     "Rows of a table (items are row numbers); `open(row)` gives its (cats, conts) after procs fitted on the training rows."
     def __init__(self, items, path='.', inner_df=None, idx=None, cat_names=(), cont_names=(), procs=(), processor=None,
@@ -244,17 +237,15 @@ def _open(self:TabularList, row):
                          "on the training rows when it is split")
     return self.tensors[0][row], self.tensors[1][row]
 
-def _getitem(self:TabularList, i):
-    if isinstance(i, (int, np.integer)): return self.open(self.rows[i])
-    return TabularBatch(*self.open(self.rows[i]))
+def _getitem(self:TabularList, i): return self.open(self.rows[i])     # `i` a position, or a list of them: a whole batch
 
-def _split_by_idxs(self:TabularList, train_idx, valid_idx) -> 'TabularItemLists':
+def _split_by_idxs(self:TabularList, train_idx, valid_idx) -> ItemLists:
     "Split by positions, fit the procs on the training rows and process every row of the table with them."
     processor = TabularProcessor(self.cat_names, self.cont_names, self.procs)
     processor.fit(self.inner_df.iloc[self.rows[np.asarray(train_idx, dtype=int)].numpy()])
     full = type(self)(self.items, self.path, self.inner_df, self.idx, processor.cat_names, processor.cont_names,
                       self.procs, processor, processor(self.inner_df))
-    return TabularItemLists(full.new(train_idx), full.new(valid_idx))
+    return ItemLists(full.new(train_idx), full.new(valid_idx))
 
 TabularList.open, TabularList.__getitem__, TabularList.split_by_idxs = _open, _getitem, _split_by_idxs
 
@@ -290,11 +281,7 @@ class TabularLabelLists(LabelLists):
         "The `TabularDataBunch` (or `cls`) of these lists."
         return LabelLists.databunch(self, path, bs, val_bs, num_workers, device, collate_fn, cls or TabularDataBunch)
 
-class TabularItemLists(ItemLists):
-    "Train and valid `TabularList`s; the inherited `label_from_*` methods give `TabularLabelLists`."
-    def _label(self, labels_of, label_cls=None, **kwargs) -> TabularLabelLists:
-        ll = ItemLists._label(self, labels_of, label_cls, **kwargs)
-        return TabularLabelLists(ll.train, ll.valid)
+TabularList.label_lists_cls = TabularLabelLists
 
 # %% ../nbs/08_tabular.ipynb #8336d3a0
 def emb_sz_rule(n_cat:int) -> int:
@@ -337,7 +324,7 @@ class TabularLearner(Learner):
     def predict(self, row):
         "Predict one row (a pandas Series or dict): (label, class index, probabilities), or the value three times."
         x, y = self.data.train_ds.x, self.data.train_ds.y
-        xb = TabularBatch(*x.processor(pd.DataFrame([dict(row)]).infer_objects())).to(self.device)
+        xb = to_device(x.processor(pd.DataFrame([dict(row)]).infer_objects()), self.device)
         self.model.eval()
         with torch.no_grad(): out = self._activation()(self.model(xb).float())[0].cpu()
         if y.classes is None: return out, out, out

@@ -7,13 +7,13 @@ __all__ = ['UNK', 'PAD', 'BOS', 'EOS', 'FLD', 'TK_MAJ', 'TK_UP', 'TK_REP', 'TK_W
            'awd_lstm_clas_config', 'tiny_awd_lstm', 'fix_html', 'replace_rep', 'replace_wrep', 'spec_add_spaces',
            'rm_useless_spaces', 'replace_all_caps', 'deal_caps', 'Tokenizer', 'Vocab', 'pydoc_sentences',
            'synthetic_review', 'imdb_sample_standin', 'imdb_standin', 'num2words', 'human_numbers_standin', 'TextList',
-           'split_from_df', 'filter_by_folder', 'cross_entropy_flat', 'LMLabelList', 'TextLists', 'TextLabelLists',
-           'LMDataLoader', 'SortishSampler', 'SortSampler', 'pad_collate', 'TextDataBunch', 'TextLMDataBunch',
-           'TextClasDataBunch', 'reset_rnn', 'RNNTrainer', 'dropout_mask', 'RNNDropout', 'EmbeddingDropout',
-           'WeightDropout', 'AWD_LSTM', 'LinearDecoder', 'awd_config', 'get_language_model', 'awd_lstm_lm_split',
-           'load_itos', 'convert_weights', 'RNNLearner', 'LanguageLearner', 'language_model_learner',
-           'pretrained_files', 'wt103_standin', 'masked_concat_pool', 'MultiBatchEncoder', 'PoolingLinearClassifier',
-           'awd_lstm_clas_split', 'get_text_classifier', 'text_classifier_learner']
+           'cross_entropy_flat', 'LMLabelList', 'TextLists', 'TextLabelLists', 'LMDataLoader', 'SortishSampler',
+           'SortSampler', 'pad_collate', 'TextDataBunch', 'TextLMDataBunch', 'TextClasDataBunch', 'reset_rnn',
+           'RNNTrainer', 'dropout_mask', 'RNNDropout', 'EmbeddingDropout', 'WeightDropout', 'AWD_LSTM', 'LinearDecoder',
+           'awd_config', 'get_language_model', 'awd_lstm_lm_split', 'load_itos', 'convert_weights', 'RNNLearner',
+           'LanguageLearner', 'language_model_learner', 'pretrained_files', 'wt103_standin', 'masked_concat_pool',
+           'MultiBatchEncoder', 'PoolingLinearClassifier', 'awd_lstm_clas_split', 'get_text_classifier',
+           'text_classifier_learner']
 
 # %% ../nbs/07_text.ipynb #fce17a88
 import html, json, pickle, platform, random, re, warnings
@@ -32,7 +32,7 @@ from torch.utils.data import DataLoader, Sampler
 
 from .core import atomic_write, defaults, get_size, set_seed
 from .datasets import URLs, standin, untar_data
-from .data import CategoryList, DataBunch, ItemList, ItemLists, LabelLists, _column
+from .data import DataBunch, ItemList, ItemLists, LabelLists, _column
 from .learner import Callback, Learner, accuracy
 
 # %% ../nbs/07_text.ipynb #aba5e349
@@ -283,24 +283,6 @@ class TextList(ItemList):
         "Split by positions, then numericalize both parts with the training vocabulary."
         return TextLists(self.new(train_idx), self.new(valid_idx))
 
-# %% ../nbs/07_text.ipynb #5dc824d8
-def split_from_df(self:ItemList, col=2) -> ItemLists:
-    "Rows whose column `col` (a name or a position) is true are validation."
-    df = self.inner_df
-    if df is None: raise ValueError("split_from_df needs items made with from_df or from_csv")
-    valid = df[_column(df, col)].to_numpy()[self.idx].astype(bool)
-    return self.split_by_idxs(np.where(~valid)[0], np.where(valid)[0])
-
-def filter_by_folder(self:ItemList, include=None, exclude=None) -> ItemList:
-    "Keep the files whose first folder under `path` is in `include` (and not in `exclude`)."
-    top = [Path(o).relative_to(self.path).parts[0] for o in self.items]
-    keep = [i for i, t in enumerate(top) if (include is None or t in include) and (exclude is None or t not in exclude)]
-    if not keep:
-        raise FileNotFoundError(f"filter_by_folder: no files under {self.path} in {include} (folders: {sorted(set(top))})")
-    return self.new(keep)
-
-ItemList.split_from_df, ItemList.filter_by_folder = split_from_df, filter_by_folder
-
 # %% ../nbs/07_text.ipynb #92761bf3
 def cross_entropy_flat(input:torch.Tensor, target:torch.Tensor, reduction:str='mean') -> torch.Tensor:
     "Cross-entropy over every position: `input` bs x seq_len x n_classes, `target` bs x seq_len."
@@ -314,18 +296,11 @@ class LMLabelList:
     def __getitem__(self, i): return 0
     def reconstruct(self, t) -> str: return ''
 
-def _fixed_classes(label_cls, fixed, labels, classes=None, items=None, **kwargs):
-    return label_cls(labels, classes=fixed, items=items, **kwargs)
-
 class TextLists(ItemLists):
     "A train and a valid `TextList`, numericalized with the training vocabulary; label them, then `databunch()`."
     def __init__(self, train:TextList, valid:TextList):
         train.process(); valid.process(train.vocab)
         super().__init__(train, valid)
-    def _label(self, labels_of, label_cls=None, classes=None, **kwargs) -> 'TextLabelLists':
-        if classes is not None: label_cls = partial(_fixed_classes, label_cls or CategoryList, list(classes))
-        lls = super()._label(labels_of, label_cls, **kwargs)
-        return TextLabelLists(lls.train, lls.valid)
     def label_for_lm(self) -> 'TextLabelLists':
         "Label for a language model: the target of every token is the next one."
         return self._label(lambda il: [0] * len(il), LMLabelList)
@@ -337,6 +312,8 @@ class TextLabelLists(LabelLists):
         cls = TextLMDataBunch if isinstance(self.train.y, LMLabelList) else TextClasDataBunch
         return cls.create(self.train, self.valid, path=path or self.train.x.path, bs=bs, val_bs=val_bs, bptt=bptt,
                           device=device, **kwargs)
+
+TextList.label_lists_cls = TextLabelLists
 
 # %% ../nbs/07_text.ipynb #de05927d
 class LMDataLoader:

@@ -5,9 +5,8 @@
 # %% auto #0
 __all__ = ['CAMVID_CODES', 'conv_layer', 'ResBlock', 'res_block', 'filter_normed_direction', 'loss_landscape', 'grid_hessians',
            'nonconvexity', 'DenseBlock', 'draw_street', 'camvid_tiny_standin', 'camvid_standin', 'seg_cross_entropy',
-           'SegmentationLabelList', 'SegmentationLabelLists', 'SegmentationItemLists', 'SegmentationItemList',
-           'seg_accuracy', 'model_sizes', 'SkipHook', 'icnr_', 'PixelShuffle_ICNR', 'UnetBlock', 'DynamicUnet',
-           'unet_split', 'unet_learner', 'show_seg_results']
+           'SegmentationLabelList', 'SegmentationLabelLists', 'SegmentationItemList', 'seg_accuracy', 'model_sizes',
+           'icnr_', 'PixelShuffle_ICNR', 'UnetBlock', 'DynamicUnet', 'unet_split', 'unet_learner', 'show_seg_results']
 
 # %% ../nbs/10_resnet_unet.ipynb #55981338
 from functools import partial
@@ -23,7 +22,7 @@ from torchvision import tv_tensors
 from torchvision.io import ImageReadMode, decode_image
 from torchvision.transforms import v2
 
-from .data import ImageList, ItemLists, LabelList, LabelLists
+from .data import ImageList, LabelLists
 from .datasets import URLs, standin
 from .learner import Learner, _activations
 from .vision import Hook, create_body, hook_outputs
@@ -221,17 +220,9 @@ class SegmentationLabelLists(LabelLists):
         return self
 
 # %% ../nbs/10_resnet_unet.ipynb #505beb0c
-class SegmentationItemLists(ItemLists):
-    "Train and valid `SegmentationItemList`s: labelling gives `SegmentationLabelList`s with the given `classes`."
-    def _label(self, labels_of, label_cls=None, classes=None, **kwargs) -> SegmentationLabelLists:
-        label_cls = label_cls or SegmentationLabelList
-        ys = [label_cls(labels_of(il), classes=classes, items=il.items, **kwargs) for il in (self.train, self.valid)]
-        return SegmentationLabelLists(LabelList(self.train, ys[0]), LabelList(self.valid, ys[1]))
-
 class SegmentationItemList(ImageList):
-    "An `ImageList` of images whose labels are masks."
-    def split_by_idxs(self, train_idx, valid_idx) -> SegmentationItemLists:
-        return SegmentationItemLists(self.new(train_idx), self.new(valid_idx))
+    "An `ImageList` of images whose labels are masks: labelling gives `SegmentationLabelList`s in `SegmentationLabelLists`."
+    label_cls, label_lists_cls = SegmentationLabelList, SegmentationLabelLists
 
 # %% ../nbs/10_resnet_unet.ipynb #7f44ad90
 def seg_accuracy(input, target, void_code:int=None):
@@ -247,13 +238,6 @@ def model_sizes(m:nn.Module, size=(64, 64), c_in:int=3) -> list:
         with torch.no_grad(): m(torch.zeros(1, c_in, *size, device=next(m.parameters()).device))
         m.train(was_training)
         return [tuple(o.shape) for o in hs.stored]
-
-# %% ../nbs/10_resnet_unet.ipynb #cf3d424b
-class SkipHook(Hook):
-    "A `Hook` that keeps module `m`'s output (not detached); a method, so copies of a model hook their own modules."
-    def __init__(self, m:nn.Module): self.stored, self.handle = None, m.register_forward_hook(self.hook_fn)
-    def hook_fn(self, m, inp, out): self.stored = out
-    def __getstate__(self): return {**self.__dict__, 'stored': None}     # copies and pickles leave the activation behind
 
 # %% ../nbs/10_resnet_unet.ipynb #1e771958
 def icnr_(w:torch.Tensor, scale:int=2, init=nn.init.kaiming_normal_) -> torch.Tensor:
@@ -274,7 +258,7 @@ class PixelShuffle_ICNR(nn.Module):
 # %% ../nbs/10_resnet_unet.ipynb #5d5dab1b
 class UnetBlock(nn.Module):
     "Upsample `up_in`, concatenate the hooked encoder activation of the same size, then two `conv_layer`s."
-    def __init__(self, up_in_c:int, x_in_c:int, hook:SkipHook):
+    def __init__(self, up_in_c:int, x_in_c:int, hook:Hook):
         super().__init__()
         self.hook, self.shuf, self.bn = hook, PixelShuffle_ICNR(up_in_c, up_in_c // 2), nn.BatchNorm2d(x_in_c)
         ni = up_in_c // 2 + x_in_c
@@ -291,7 +275,7 @@ class DynamicUnet(nn.Module):
         super().__init__()
         self.encoder, sizes = encoder, model_sizes(encoder, img_size)
         idxs = [i for i in range(len(sizes) - 1) if sizes[i][-2:] != sizes[i + 1][-2:]]
-        self.sfs = [SkipHook(encoder[i]) for i in idxs]
+        self.sfs = hook_outputs([encoder[i] for i in idxs], detach=False)
         ni = sizes[-1][1]
         self.bn, self.middle = nn.BatchNorm2d(ni), nn.Sequential(conv_layer(ni, ni * 2), conv_layer(ni * 2, ni))
         blocks = []
@@ -306,8 +290,7 @@ class DynamicUnet(nn.Module):
         up = self.shuf(up)
         if up.shape[-2:] != x.shape[-2:]: up = F.interpolate(up, x.shape[-2:], mode='nearest')
         return self.head(torch.cat([x, up], dim=1))
-    def __del__(self):
-        for h in self.sfs: h.remove()
+    def __del__(self): self.sfs.remove()
 
 # %% ../nbs/10_resnet_unet.ipynb #a29aedcb
 def unet_split(m:DynamicUnet) -> list:

@@ -10,7 +10,7 @@ __all__ = ['SHAPES', 'FILLS', 'TINY_PRETRAINING', 'AdaptiveConcatPool2d', 'creat
            'DatasetFormatter', 'ImageCleaner']
 
 # %% ../nbs/05_image_classification.ipynb #c111aa37
-import datetime, hashlib, json, random, re
+import datetime, json, random, re
 from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlparse
@@ -31,7 +31,7 @@ from torchvision.models.resnet import BasicBlock, ResNet
 
 from .core import atomic_write, course_home, set_seed, show_image
 from .data import DeviceDataLoader, ItemList, LabelList, imagenet_stats
-from .datasets import DownloadError, download_url
+from .datasets import DownloadError, download_url, file_hash
 from .learner import Learner, accuracy
 
 # %% ../nbs/05_image_classification.ipynb #eaa390fa
@@ -167,7 +167,7 @@ def imagenet_weights(arch):
 def _check_hash(p:Path):
     "torchvision's files carry the start of their sha256 in their name (`resnet34-b627a593.pth`): check it."
     m = re.search(r'-([a-f0-9]{6,})\.', p.name)
-    if m and not hashlib.sha256(p.read_bytes()).hexdigest().startswith(m.group(1)):
+    if m and not file_hash(p, 'sha256').startswith(m.group(1)):
         raise ValueError(f"{p} is damaged or not the published file: its sha256 does not start with {m.group(1)}. Delete it "
                          "and download it again")
 
@@ -282,9 +282,11 @@ class Hook:
     "Store what `hook_func(module, input, output)` returns after each forward pass of `module`; remove on exit."
     def __init__(self, m:nn.Module, hook_func):
         self.hook_func, self.stored = hook_func, None
-        self.handle = m.register_forward_hook(lambda mod, inp, out: setattr(self, 'stored', self.hook_func(mod, inp, out)))
+        self.handle = m.register_forward_hook(self.hook_fn)    # a method: a copy of `m` calls the copy of this `Hook`
+    def hook_fn(self, mod, inp, out): self.stored = self.hook_func(mod, inp, out)
     def remove(self):
         if self.handle is not None: self.handle.remove(); self.handle = None
+    def __getstate__(self): return {**self.__dict__, 'stored': None}    # copies and pickles leave the activation behind
     def __enter__(self): return self
     def __exit__(self, *args): self.remove()
 
@@ -300,16 +302,16 @@ class Hooks:
     def __enter__(self): return self
     def __exit__(self, *args): self.remove()
 
-def _output(detach:bool):
-    return lambda m, i, o: o.detach() if detach else o
+def _output(m, i, o): return o
+def _detached_output(m, i, o): return o.detach()
 
 def hook_output(module:nn.Module, detach:bool=True) -> Hook:
     "A `Hook` that keeps `module`'s output (detached unless `detach=False`, e.g. to take gradients through it)."
-    return Hook(module, _output(detach))
+    return Hook(module, _detached_output if detach else _output)
 
 def hook_outputs(modules, detach:bool=True) -> Hooks:
     "`hook_output` on each of `modules`."
-    return Hooks(modules, _output(detach))
+    return Hooks(modules, _detached_output if detach else _output)
 
 # %% ../nbs/05_image_classification.ipynb #7920dae2
 def grad_cam(learn:Learner, xb:torch.Tensor, cls=None) -> torch.Tensor:
