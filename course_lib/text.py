@@ -462,8 +462,10 @@ class EmbeddingDropout(nn.Module):
     def __init__(self, emb:nn.Embedding, embed_p:float): super().__init__(); self.emb, self.embed_p = emb, embed_p
     def forward(self, words):
         w = self.emb.weight
-        if self.training and self.embed_p: w = w * dropout_mask(w.detach(), (w.size(0), 1), self.embed_p)
-        return F.embedding(words, w, self.emb.padding_idx)
+        out = F.embedding(words, w, self.emb.padding_idx)
+        if not (self.training and self.embed_p): return out
+        mask = dropout_mask(w.detach(), (w.size(0), 1), self.embed_p)   # one draw per word of the vocabulary ...
+        return out * mask[words]                                        # ... applied to the words looked up only
 
 def _no_flatten(*args): pass
 
@@ -480,7 +482,7 @@ class WeightDropout(nn.Module):
     def _setweights(self):
         for n in self.layer_names:
             raw = getattr(self, f'{n}_raw')
-            setattr(self.module, n, F.dropout(raw, self.weight_p) if self.training else raw.clone())
+            setattr(self.module, n, F.dropout(raw, self.weight_p) if self.training else raw.view_as(raw))  # a view: no copy, not a Parameter
     def forward(self, *args):
         self._setweights()
         with warnings.catch_warnings():
