@@ -12,6 +12,7 @@ from torchvision.transforms import v2
 from torch.utils.data import DataLoader
 from course_lib.data import ImageList, imagenet_stats
 from course_lib.datasets import URLs, image_files, untar_data
+from loop import paired_ratio
 
 def class_folders(files):
     "An ImageFolder-style tree of symlinks, one folder per breed (torchvision's ImageFolder needs one)."
@@ -46,11 +47,11 @@ def main(runs, size, bs=64):
         makers = {'course_lib': lambda: course_lib_loader(files[0].parent, size, bs, nw),
                   'torchvision': lambda: torchvision_loader(folders, size, bs, nw)}
         res = {k: [] for k in makers}
-        for _ in range(runs):
-            for k, make in makers.items(): res[k].append(images_per_s(make()))
+        for r in range(runs):  # taking turns at going first
+            for k in (list(makers) if r % 2 == 0 else list(makers)[::-1]): res[k].append(images_per_s(makers[k]()))
         med = {k: statistics.median(v) for k, v in res.items()}
         row = {'workers': nw, **{f'{k} img/s': round(v) for k, v in med.items()},
-               'course_lib/torchvision': round(med['course_lib'] / med['torchvision'], 3)}
+               'course_lib/torchvision': paired_ratio(res['course_lib'], res['torchvision'])}
         rows.append(row); print(json.dumps(row), flush=True)
     return rows
 

@@ -23,15 +23,16 @@ def paired_ratio(a, b) -> float:
     return round(statistics.median(x / y for x, y in zip(a, b)), 3)
 
 def main(runs, workloads, impls=CPU_IMPLS):
+    impls = list(impls)
     if 'fastai' in impls and not FASTAI_PY.exists():
         print(f"fastai skipped: {FASTAI_PY} missing (run bench/setup_fastai.sh)"); impls = [i for i in impls if i != 'fastai']
     ours = next(i for i in impls if i.startswith('course_lib'))
     rows = []
     for w in workloads:
         times = {i: [] for i in impls}; accs = {i: [] for i in impls}
-        for _ in range(runs):  # interleaved: A B C A B C ... so that load changes hit all alike
-            for i in impls:
-                r = run(i, w); times[i].append(r['seconds']); accs[i].append(r['accuracy'])
+        for r in range(runs):  # interleaved, A B C, B C A, C A B ...: load changes hit all alike, and none always goes first
+            for i in impls[r % len(impls):] + impls[:r % len(impls)]:
+                out = run(i, w); times[i].append(out['seconds']); accs[i].append(out['accuracy'])
         row = {'workload': w, **{f'{i} s': round(statistics.median(t), 3) for i, t in times.items()}}
         for other in impls:
             if other != ours: row[f'{ours}/{other}'] = paired_ratio(times[ours], times[other])

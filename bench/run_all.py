@@ -6,7 +6,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
-import images, loop
+import images, loop, text
 
 def table(rows) -> str:
     cols = list(dict.fromkeys(k for r in rows for k in r))
@@ -22,6 +22,7 @@ if __name__ == '__main__':
     os.environ.setdefault('COURSE_LIB_SIZE', 'tiny')
     parts = [f"# Benchmark results\n\n{datetime.date.today()}, {machine()}, {a.runs} interleaved runs, medians.\n",
              "## Training loop (bench/loop.py)\n", table(loop.main(a.runs, ['cnn', 'resnet18'])),
-             "\n## Image pipeline (bench/images.py)\n", table(images.main(a.runs, 64))]
+             "\n## Image pipeline (bench/images.py)\n", table(images.main(a.runs, 64)),
+             "\n## Text (bench/text.py)\n", table(text.main(a.runs))]
     out = Path(__file__).parent/'results.md'
     out.write_text('\n'.join(parts) + '\n'); print(out.read_text())
