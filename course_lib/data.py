@@ -181,7 +181,7 @@ class ImageList(ItemList):
     "An `ItemList` of image files, opened as uint8 RGB tensors."
     extensions = IMAGE_EXTENSIONS
     def open(self, fn):
-        try: return tv_tensors.Image(decode_image(str(fn), mode=ImageReadMode.RGB))
+        try: return decode_image(str(fn), mode=ImageReadMode.RGB)
         except (RuntimeError, OSError) as e:
             raise ValueError(f"cannot read image {fn} ({e}); verify_images({Path(fn).parent}) finds broken files") from e
 
@@ -290,6 +290,10 @@ class FloatList:
     def reconstruct(self, t) -> str: return ', '.join(f'{v:.3g}' for v in torch.as_tensor(t).flatten().tolist())
 
 # %% ../nbs/02_data.ipynb #8852106b
+def _as_image(t):
+    "A plain image tensor named `tv_tensors.Image`, so that v2 transforms move a mask, boxes or a target image with it."
+    return tv_tensors.Image(t) if type(t) is torch.Tensor and t.ndim == 3 else t
+
 class LabelList(Dataset):
     "A `Dataset` of items `x` and labels `y`, with transforms `tfms` (applied to both when `tfm_y`)."
     def __init__(self, x:ItemList, y, tfms=None, tfm_y:bool=False): self.x, self.y, self.tfms, self.tfm_y = x, y, tfms, tfm_y
@@ -298,7 +302,7 @@ class LabelList(Dataset):
     def __getitem__(self, i):
         x, y = self.x[i], self.y[i]
         if self.tfms is None: return x, y
-        if self.tfm_y: return self.tfms(x, y)
+        if self.tfm_y: return self.tfms(_as_image(x), _as_image(y))
         return self.tfms(x), y
     def __repr__(self): return f"LabelList ({len(self)} items)\nx: {type(self.x).__name__} {self.x.items[:2]}...\ny: {type(self.y).__name__} {self.y.labels[:3]}..."
 

@@ -169,6 +169,9 @@ def _source_hash(f) -> str:
             elif isinstance(v, (dict, list, tuple, str, int, float)): parts.append(f'{name} = {v!r}')
     return hashlib.sha256('\n'.join(parts).encode()).hexdigest()[:12]
 
+def _stamped(dest:Path, stamp:str) -> bool:
+    return (dest/'README.md').exists() and stamp in (dest/'README.md').read_text()
+
 def make_standin(url:str) -> Path:
     "The folder of `url`'s stand-in, generated on first use (deterministic)."
     if url not in STANDINS and url in STANDIN_MODULES:
@@ -180,13 +183,14 @@ def make_standin(url:str) -> Path:
     build, description, version = STANDINS[url]
     dest = course_home()/'tiny'/url_name(url)
     stamp = f"course_lib stand-in v{version} ({_source_hash(build)})"
-    if (dest/'README.md').exists() and stamp in (dest/'README.md').read_text(): return dest
+    if _stamped(dest, stamp): return dest
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=dest.parent, prefix=f'.{dest.name}.'))
     try:
         build(tmp)
         (tmp/'README.md').write_text(f"# {url_name(url)} ({stamp})\n\nA generated stand-in for {url}, not the real "
                                      f"dataset: {description}\n\nSame layout, formats and file names as the real one.\n")
+        if _stamped(dest, stamp): return dest                       # another process finished it meanwhile: keep theirs
         if dest.exists(): shutil.rmtree(dest, ignore_errors=True)   # an older version
         try: os.replace(tmp, dest)
         except OSError: pass  # another process finished the same stand-in first: keep theirs
