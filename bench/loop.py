@@ -1,10 +1,11 @@
 """The same training three ways — a plain PyTorch loop, course_lib's Learner, fastai's Learner — interleaved.
 
 Reports median seconds, and each ratio as the median over rounds of that round's pair (a round's runs share its load).
-Usage: python bench/loop.py [--runs 5] [--workloads cnn resnet18]
+Usage: python bench/loop.py [--runs 7] [--workloads cnn resnet18]
        python bench/loop.py --gpu      (CUDA only: `to_fp16()` vs a raw AMP loop, resnet34 at 224 px)
-fastai runs in its own environment (bench/.venv-fastai, made by bench/setup_fastai.sh), because fastai 2.8 needs
-fastcore >= 2.2 and nbdev 2 needs fastcore < 2; it is skipped with a note when that environment is missing."""
+Every run is a fresh process of the benchmark environment (bench/.venv-fastai, made by bench/setup_fastai.sh: fastai 2.8
+and course_lib, apart from .venv because fastai needs fastcore >= 2.2 and nbdev 2 needs fastcore < 2); without it,
+fastai is skipped with a note and the others run on this interpreter."""
 import argparse, json, statistics, subprocess, sys
 from pathlib import Path
 
@@ -12,9 +13,12 @@ HERE = Path(__file__).parent
 FASTAI_PY = HERE/'.venv-fastai/bin/python'
 CPU_IMPLS, GPU_IMPLS = ('raw', 'course_lib', 'fastai'), ('raw_amp', 'course_lib_fp16')
 
+def python() -> str:
+    "One interpreter for every implementation: the benchmark environment (fastai and course_lib) when it exists."
+    return str(FASTAI_PY) if FASTAI_PY.exists() else sys.executable
+
 def run(impl, workload):
-    py = str(FASTAI_PY) if impl == 'fastai' else sys.executable
-    out = subprocess.run([py, str(HERE/'loop_worker.py'), impl, workload], capture_output=True, text=True)
+    out = subprocess.run([python(), str(HERE/'loop_worker.py'), impl, workload], capture_output=True, text=True)
     if out.returncode: raise RuntimeError(f"{impl} on {workload} failed:\n{out.stderr[-2000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -41,7 +45,7 @@ def main(runs, workloads, impls=CPU_IMPLS):
     return rows
 
 if __name__ == '__main__':
-    p = argparse.ArgumentParser(); p.add_argument('--runs', type=int, default=5)
+    p = argparse.ArgumentParser(); p.add_argument('--runs', type=int, default=7)
     p.add_argument('--workloads', nargs='+'); p.add_argument('--gpu', action='store_true'); a = p.parse_args()
     if a.gpu:
         import torch

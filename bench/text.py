@@ -1,7 +1,7 @@
 """Text: tokenisation throughput (course_lib vs fastai 2.8) and AWD-LSTM language-model training speed (course_lib's
 Learner vs a plain PyTorch loop), interleaved; median rates, each ratio the median over rounds of that round's pair.
 
-Usage: python bench/text.py [--runs 5] [--benchmarks tokenize lm]
+Usage: python bench/text.py [--runs 7] [--benchmarks tokenize lm]
 The texts are the paragraphs of CPython's `pydoc_data.topics` (offline English that ships with Python).
 - tokenize: course_lib's `Tokenizer().process_all` vs fastai's `tokenize_texts` with `SpacyTokenizer` and
   `defaults.text_proc_rules` (what `Tokenizer.from_df` runs): spaCy's blank English tokenizer in one process each
@@ -11,9 +11,10 @@ The texts are the paragraphs of CPython's `pydoc_data.topics` (offline English t
 - lm: `language_model_learner(...).fit_one_cycle` vs the same AWD-LSTM (tiny config) trained by a plain loop on the
   same batches (course_lib's `LMDataLoader`), with fused AdamW (the Learner's default), one-cycle schedule and AR/TAR;
   a fresh process per run, and only the training is timed.
-fastai runs in bench/.venv-fastai (made by bench/setup_fastai.sh); skipped with a note when missing."""
+Every worker runs on the benchmark environment (bench/.venv-fastai: fastai and course_lib, made by bench/setup_fastai.sh);
+without it, fastai is skipped with a note."""
 import argparse, json, re, statistics, subprocess, sys, tempfile
-from loop import FASTAI_PY, HERE, paired_ratio
+from loop import FASTAI_PY, HERE, paired_ratio, python
 
 def documents() -> list:
     "The paragraphs of CPython's pydoc_data.topics, in a fixed order."
@@ -21,11 +22,10 @@ def documents() -> list:
     return [p.strip() for k in sorted(topics) for p in re.split(r'\n\s*\n', topics[k]) if p.strip()]
 
 class Worker:
-    "A process that sets up `benchmark` the `impl` way (fastai's in its own environment), then times a run per `run()`."
+    "A process that sets up `benchmark` the `impl` way, then times a run per `run()`."
     def __init__(self, benchmark, impl):
-        py = str(FASTAI_PY) if impl == 'fastai' else sys.executable
         self.name, self.err = f"{benchmark} with {impl}", tempfile.TemporaryFile('w+')
-        self.p = subprocess.Popen([py, str(HERE/'text_worker.py'), benchmark, impl], stdin=subprocess.PIPE,
+        self.p = subprocess.Popen([python(), str(HERE/'text_worker.py'), benchmark, impl], stdin=subprocess.PIPE,
                                   stdout=subprocess.PIPE, stderr=self.err, text=True)
     def reply(self) -> dict:
         "The worker's next JSON line (the first says that its set-up is done)."
@@ -88,6 +88,6 @@ def main(runs, benchmarks=('tokenize', 'lm')):
     return rows
 
 if __name__ == '__main__':
-    p = argparse.ArgumentParser(); p.add_argument('--runs', type=int, default=5)
+    p = argparse.ArgumentParser(); p.add_argument('--runs', type=int, default=7)
     p.add_argument('--benchmarks', nargs='+', default=['tokenize', 'lm'], choices=['tokenize', 'lm']); a = p.parse_args()
     main(a.runs, a.benchmarks)

@@ -1,5 +1,5 @@
 """Set up one text benchmark one way, print a JSON line, then run it once per line read and print what it timed as JSON.
-Run by text.py, fastai's in bench/.venv-fastai (which has no course_lib: only tokenize with fastai runs there)."""
+Run by text.py, one process per implementation."""
 import argparse, json, sys, time
 from pathlib import Path
 import torch
