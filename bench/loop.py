@@ -1,9 +1,11 @@
 """The same training three ways — a plain PyTorch loop, course_lib's Learner, fastai's Learner — interleaved.
 
-Reports median seconds, and each ratio as the median over rounds of that round's pair (a round's runs share its load).
+A round is one fresh process that trains with each implementation in turn (the order rotates from round to round):
+runs in one process share its luck (memory layout, load), which varied by 20 % from process to process here.
+Reports median seconds, and each ratio as the median over rounds of that round's pair.
 Usage: python bench/loop.py [--runs 7] [--workloads cnn resnet18]
        python bench/loop.py --gpu      (CUDA only: `to_fp16()` vs a raw AMP loop, resnet34 at 224 px)
-Every run is a fresh process of the benchmark environment (bench/.venv-fastai, made by bench/setup_fastai.sh: fastai 2.8
+Every round runs on the benchmark environment (bench/.venv-fastai, made by bench/setup_fastai.sh: fastai 2.8
 and course_lib, apart from .venv because fastai needs fastcore >= 2.2 and nbdev 2 needs fastcore < 2); without it,
 fastai is skipped with a note and the others run on this interpreter."""
 import argparse, json, statistics, subprocess, sys
@@ -17,9 +19,10 @@ def python() -> str:
     "One interpreter for every implementation: the benchmark environment (fastai and course_lib) when it exists."
     return str(FASTAI_PY) if FASTAI_PY.exists() else sys.executable
 
-def run(impl, workload):
-    out = subprocess.run([python(), str(HERE/'loop_worker.py'), impl, workload], capture_output=True, text=True)
-    if out.returncode: raise RuntimeError(f"{impl} on {workload} failed:\n{out.stderr[-2000:]}")
+def run_round(impls, workload) -> list:
+    "One fresh process trains `workload` with each of `impls` in turn: whatever makes a process fast or slow hits all."
+    out = subprocess.run([python(), str(HERE/'loop_worker.py'), workload, *impls], capture_output=True, text=True)
+    if out.returncode: raise RuntimeError(f"{' '.join(impls)} on {workload} failed:\n{out.stderr[-2000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 def paired_ratio(a, b) -> float:
@@ -35,8 +38,8 @@ def main(runs, workloads, impls=CPU_IMPLS):
     for w in workloads:
         times = {i: [] for i in impls}; accs = {i: [] for i in impls}
         for r in range(runs):  # interleaved, A B C, B C A, C A B ...: load changes hit all alike, and none always goes first
-            for i in impls[r % len(impls):] + impls[:r % len(impls)]:
-                out = run(i, w); times[i].append(out['seconds']); accs[i].append(out['accuracy'])
+            for out in run_round(impls[r % len(impls):] + impls[:r % len(impls)], w):
+                times[out['impl']].append(out['seconds']); accs[out['impl']].append(out['accuracy'])
         row = {'workload': w, **{f'{i} s': round(statistics.median(t), 3) for i, t in times.items()}}
         for other in impls:
             if other != ours: row[f'{ours}/{other}'] = paired_ratio(times[ours], times[other])
