@@ -160,11 +160,11 @@ def one_batch(self:Learner, xb, yb):
             self.loss = self.loss_func(self.pred, self.yb)
         self('after_loss')
         if not self.training: return
-        if not torch.isfinite(self.loss):
+        (self.scaler.scale(self.loss) if self.scaler else self.loss).backward(); self('after_backward')
+        if not torch.isfinite(self.loss):   # checked after backward: on a GPU, where mixed precision waits for it anyway
             raise FloatingPointError(f"the loss became {self.loss.item()} at epoch {self.epoch}, batch {self.iter} "
                                      f"(lr={self.opt.param_groups[-1]['lr']:.2e}); the weights are from the step before. "
                                      "The learning rate is probably too high: try learn.lr_find()")
-        (self.scaler.scale(self.loss) if self.scaler else self.loss).backward(); self('after_backward')
         if self.scaler: self.scaler.step(self.opt); self.scaler.update()
         else: self.opt.step()
         self('after_step'); self.opt.zero_grad(set_to_none=True)
