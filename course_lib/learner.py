@@ -162,6 +162,7 @@ def one_batch(self:Learner, xb, yb):
         if not self.training: return
         (self.scaler.scale(self.loss) if self.scaler else self.loss).backward(); self('after_backward')
         if not torch.isfinite(self.loss):   # checked after backward: on a GPU, where mixed precision waits for it anyway
+            self.opt.zero_grad(set_to_none=True)   # no NaN gradients left behind for the next fit to step with
             raise FloatingPointError(f"the loss became {self.loss.item()} at epoch {self.epoch}, batch {self.iter} "
                                      f"(lr={self.opt.param_groups[-1]['lr']:.2e}); the weights are from the step before. "
                                      "The learning rate is probably too high: try learn.lr_find()")
