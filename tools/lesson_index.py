@@ -4,27 +4,21 @@ Each notebook runs alone, as CI runs it (`nbdev_test --path`, `OMP_NUM_THREADS=1
 empty `COURSE_LIB_HOME`, so stand-ins and pretrained weights are built inside the time. With notebooks named, only those
 are timed; the others keep the runtime that the existing index lists, or are listed as not measured. The index itself
 comes from `course_lib.review.lesson_index`."""
-import argparse, os, platform, re, shutil, subprocess, sys, tempfile, time
+import argparse, os, platform, re, sys, tempfile
 from datetime import date
 from pathlib import Path
 
 from course_lib.core import atomic_write
 from course_lib.review import lesson_index, lessons
-
-ROOT = Path(__file__).resolve().parents[1]
-NBDEV_TEST = shutil.which('nbdev_test', path=str(Path(sys.executable).parent)) or 'nbdev_test'
+from run_notebooks import ROOT, run
 
 def time_notebook(nb:Path, timeout:float) -> tuple:
     "Run `nb` alone with nbdev_test at tiny size from an empty cache: `(seconds, passed)`."
     with tempfile.TemporaryDirectory() as home:
         env = dict(os.environ, OMP_NUM_THREADS='1', MKL_NUM_THREADS='1', COURSE_LIB_SIZE='tiny', COURSE_LIB_HOME=home,
                    MPLBACKEND='Agg')
-        start = time.perf_counter()
-        try: p = subprocess.run([NBDEV_TEST, '--path', str(nb)], cwd=ROOT, env=env, capture_output=True, text=True,
-                                timeout=timeout)
-        except subprocess.TimeoutExpired: return time.perf_counter() - start, False
-        secs, ok = time.perf_counter() - start, p.returncode == 0 and 'Success' in p.stdout
-        if not ok: print((p.stdout + p.stderr)[-2000:], file=sys.stderr)
+        ok, secs, out = run(nb, env=env, timeout=timeout)
+        if not ok: print(out[-2000:], file=sys.stderr)
         return secs, ok
 
 def previous_runtimes(index:Path) -> dict:
