@@ -3,7 +3,7 @@
 Usage: python bench/images.py [--runs 7] [--size 64]
 Both read the same JPEG files (the PETS stand-in at tiny size, the real pets at full size) with the same transforms:
 course_lib's `ImageDataBunch` route, and a plain torchvision `ImageFolder` + transforms.v2 pipeline."""
-import argparse, json, os, statistics, tempfile, time
+import argparse, json, shutil, statistics, tempfile, time
 from pathlib import Path
 import torch
 from torchvision import datasets as tvd
@@ -54,6 +54,7 @@ def main(runs, size, bs=64):
         row = {'workers': nw, **{f'{k} img/s': round(v) for k, v in med.items()},
                'course_lib/torchvision': paired_ratio(res['course_lib'], res['torchvision'])}
         rows.append(row); print(json.dumps(row), flush=True)
+    shutil.rmtree(folders)   # the symlinks only
     return rows
 
 if __name__ == '__main__':
