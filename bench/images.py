@@ -34,8 +34,8 @@ def torchvision_loader(path, size, bs, nw):
     ds = tvd.ImageFolder(str(path), transform=t, loader=lambda p: decode_image(p, mode=ImageReadMode.RGB))
     return DataLoader(ds, bs, shuffle=True, drop_last=True, num_workers=nw, persistent_workers=nw > 0)
 
-def images_per_s(dl, at_least:int=3000):
-    "Images per second over whole epochs, until `at_least` images (a second or more: start-up costs are in, but small)."
+def images_per_s(dl, at_least:int=12000):
+    "Images per second over whole epochs, until `at_least` images (seconds: start-up costs are in, but small)."
     n, t = 0, time.perf_counter()
     while n < at_least:
         for xb, _ in dl: n += len(xb)

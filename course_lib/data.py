@@ -53,12 +53,13 @@ class DeviceDataLoader:
 imagenet_stats = ([0.485, 0.456, 0.406], [0.229, 0.224, 0.225])
 
 class Normalize:
-    "Batch transform: `(x - mean) / std` per channel; `decode` undoes it."
+    "Batch transform: `(x - mean) / std` per channel, as one multiply-add; `decode` undoes it."
     def __init__(self, mean, std):
         self.mean, self.std = torch.as_tensor(mean).float(), torch.as_tensor(std).float()
-    def _stats(self, x): return [s.to(x.device).view(1, -1, *[1] * (x.ndim - 2)) for s in (self.mean, self.std)]
-    def __call__(self, x): m, s = self._stats(x); return (x - m) / s
-    def decode(self, x): m, s = self._stats(x); return x * s + m
+        self.scale, self.shift = 1 / self.std, -self.mean / self.std   # (x - m) / s == x * (1/s) + (-m/s)
+    def _per_channel(self, x, *stats): return [s.to(x.device).view(1, -1, *[1] * (x.ndim - 2)) for s in stats]
+    def __call__(self, x): scale, shift = self._per_channel(x, self.scale, self.shift); return torch.addcmul(shift, x, scale)
+    def decode(self, x): m, s = self._per_channel(x, self.mean, self.std); return torch.addcmul(m, x, s)
 
 # %% ../nbs/02_data.ipynb #ce390509
 class DataBunch:
