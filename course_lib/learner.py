@@ -5,9 +5,10 @@
 # %% auto #0
 __all__ = ['simple_cnn', 'accuracy', 'error_rate', 'CancelFitException', 'CancelEpochException', 'CancelValidateException',
            'CancelBatchException', 'Callback', 'smooth_losses', 'Recorder', 'Learner', 'lr_range', 'create_opt',
-           'one_batch', 'validate', 'fit', 'LRFinder', 'lr_find', 'plot', 'plot_losses', 'plot_lr', 'OneCycleScheduler',
-           'fit_one_cycle', 'get_preds', 'predict', 'split', 'freeze_to', 'freeze', 'unfreeze', 'save', 'load',
-           'export', 'load_learner', 'to_fp16', 'to_fp32']
+           'autocast', 'one_batch', 'validate', 'fit', 'LRFinder', 'lr_find', 'plot', 'plot_losses', 'plot_lr',
+           'OneCycleScheduler', 'fit_one_cycle', 'get_preds', 'predict', 'split', 'freeze_to', 'freeze', 'unfreeze',
+           'save', 'load', 'export', 'load_learner', 'bf16_supported', 'to_fp16', 'to_bf16', 'to_fp32',
+           'to_channels_last', 'to_contiguous']
 
 # %% ../nbs/03_learner.ipynb #f3ce97c1
 import copy, math, time
@@ -117,7 +118,7 @@ class Learner:
         self.layer_groups = list(layer_groups or [self.model])
         self.recorder, self.callbacks = Recorder(), []
         for cb in [self.recorder, *callbacks]: self.add_cb(cb)
-        self.opt, self.fp16, self.scaler, self.training = None, False, None, False
+        self.opt, self.amp_dtype, self.scaler, self.training = None, None, None, False   # amp_dtype: see to_fp16/to_bf16
 
     def __call__(self, event:str):
         for cb in self.callbacks: cb(event)
@@ -150,12 +151,16 @@ def create_opt(self:Learner, lr, wd:float=None):
 Learner.lr_range, Learner.create_opt = lr_range, create_opt
 
 # %% ../nbs/03_learner.ipynb #425b8550
+def autocast(self:Learner):
+    "Mixed precision in `amp_dtype` for the forward pass and the loss (none while it is None)."
+    return torch.autocast(self.device.type, dtype=self.amp_dtype or torch.float16, enabled=self.amp_dtype is not None)
+
 def one_batch(self:Learner, xb, yb):
     "Predict, compute the loss and, when training, backpropagate and step; callbacks around each part."
     self.xb, self.yb = xb, yb
     try:
         self('before_batch')
-        with torch.autocast(self.device.type, dtype=torch.float16, enabled=self.fp16):
+        with self.autocast():
             self.pred = self.model(self.xb); self('after_pred')
             self.loss = self.loss_func(self.pred, self.yb)
         self('after_loss')
@@ -176,7 +181,7 @@ def validate(self:Learner, dl=None) -> list:
     "[loss, *metrics] on `dl` (the validation set by default), averaged over items."
     dl = dl or self.data.valid_dl
     self.model.eval(); totals, n = None, 0
-    with torch.no_grad(), torch.autocast(self.device.type, dtype=torch.float16, enabled=self.fp16):
+    with torch.no_grad(), self.autocast():
         for xb, yb in dl:
             pred = self.model(xb)
             vals = torch.stack([self.loss_func(pred, yb).float()] + [m(pred, yb).float() for m in self.metrics]) * len(yb)
@@ -212,7 +217,7 @@ def fit(self:Learner, epochs:int, lr=None, wd:float=None, callbacks=()):
         self('after_fit'); self.training = False
         for cb in added: self.remove_cb(cb)
 
-Learner.one_batch, Learner.validate, Learner._do_epoch, Learner.fit = one_batch, validate, _do_epoch, fit
+Learner.autocast, Learner.one_batch, Learner.validate, Learner._do_epoch, Learner.fit = autocast, one_batch, validate, _do_epoch, fit
 
 # %% ../nbs/03_learner.ipynb #93941cab
 class LRFinder(Callback):
@@ -422,17 +427,45 @@ def load_learner(path, fname:str='export.pth', safe_modules=(), device=None) -> 
 Learner.export = export
 
 # %% ../nbs/03_learner.ipynb #2dce0c99
+def bf16_supported(device) -> bool:
+    "Whether `device` computes in bfloat16 natively: a CUDA GPU from Ampere on, a CPU with AVX512-BF16 or AMX."
+    device = torch.device(device)
+    if device.type == 'cuda': return torch.cuda.is_bf16_supported(including_emulation=False)
+    if device.type != 'cpu': return False
+    # torch names these CPU checks privately; a torch without them counts as "no" (and to_bf16 says so)
+    return any(getattr(torch.cpu, f, lambda: False)() for f in ('_is_avx512_bf16_supported', '_is_amx_tile_supported'))
+
 def to_fp16(self:Learner) -> Learner:
     "Mixed precision on CUDA (float16 autocast + loss scaling); on a CPU, explain and keep float32."
     if self.device.type != 'cuda':
-        print("to_fp16: no GPU, so training stays in float32 (mixed precision needs CUDA's float16 tensor cores)")
+        hint = " (this CPU has bfloat16: try to_bf16())" if bf16_supported(self.device) else ""
+        print(f"to_fp16: no GPU, so training stays in float32 (float16 needs CUDA's tensor cores){hint}")
         return self
-    self.fp16, self.scaler = True, torch.amp.GradScaler('cuda')
+    self.amp_dtype, self.scaler = torch.float16, torch.amp.GradScaler('cuda')
+    return self
+
+def to_bf16(self:Learner) -> Learner:
+    "Mixed precision in bfloat16 (float32's range: no loss scaling) where the device computes in it; else explain."
+    if not bf16_supported(self.device):
+        print(f"to_bf16: this {self.device.type} has no bfloat16 instructions, so training stays in float32")
+        return self
+    self.amp_dtype, self.scaler = torch.bfloat16, None
     return self
 
 def to_fp32(self:Learner) -> Learner:
     "Back to full precision."
-    self.fp16, self.scaler = False, None
+    self.amp_dtype, self.scaler = None, None
     return self
 
-Learner.to_fp16, Learner.to_fp32 = to_fp16, to_fp32
+Learner.to_fp16, Learner.to_bf16, Learner.to_fp32 = to_fp16, to_bf16, to_fp32
+
+# %% ../nbs/03_learner.ipynb #68ada7f5
+def to_channels_last(self:Learner) -> Learner:
+    "Store the model's 4-d weights channels-last (NHWC): faster convolutions; activations follow."
+    self.model.to(memory_format=torch.channels_last); return self
+
+def to_contiguous(self:Learner) -> Learner:
+    "Back to the default layout (NCHW)."
+    self.model.to(memory_format=torch.contiguous_format); return self
+
+Learner.to_channels_last, Learner.to_contiguous = to_channels_last, to_contiguous
