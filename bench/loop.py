@@ -4,6 +4,8 @@ A round is one fresh process that trains with each implementation in turn (the o
 runs in one process share its luck (memory layout, load), which varied by 20 % from process to process here.
 Reports median seconds, and each ratio as the median over rounds of that round's pair.
 Usage: python bench/loop.py [--runs 7] [--workloads cnn resnet18]
+       python bench/loop.py --fast     (resnet18, each at its fastest on a CPU: course_lib and the plain loop in bfloat16
+                                        and channels-last, fastai channels-last, since its mixed precision needs CUDA)
        python bench/loop.py --gpu      (CUDA only: `to_fp16()` vs a raw AMP loop, resnet34 at 224 px)
 Every round runs on the benchmark environment (bench/.venv-fastai, made by bench/setup_fastai.sh: fastai 2.8
 and course_lib, apart from .venv because fastai needs fastcore >= 2.2 and nbdev 2 needs fastcore < 2); without it,
@@ -13,7 +15,11 @@ from pathlib import Path
 
 HERE = Path(__file__).parent
 FASTAI_PY = HERE/'.venv-fastai/bin/python'
-CPU_IMPLS, GPU_IMPLS = ('raw', 'course_lib', 'fastai'), ('raw_amp', 'course_lib_fp16')
+SETTINGS = {  # the implementation (a function of loop_worker.py) that plays each part
+    'default': {'raw': 'raw', 'course_lib': 'course_lib', 'fastai': 'fastai'},
+    'fast': {'raw': 'raw_fast', 'course_lib': 'course_lib_fast', 'fastai': 'fastai_fast'},
+    'gpu': {'raw': 'raw_amp', 'course_lib': 'course_lib_fp16'},
+}
 
 def python() -> str:
     "One interpreter for every implementation: the benchmark environment (fastai and course_lib) when it exists."
@@ -29,29 +35,30 @@ def paired_ratio(a, b) -> float:
     "Median of a[i]/b[i] over the rounds: runs of one round share the machine's load of the moment."
     return round(statistics.median(x / y for x, y in zip(a, b)), 3)
 
-def main(runs, workloads, impls=CPU_IMPLS):
-    impls = list(impls)
-    if 'fastai' in impls and not FASTAI_PY.exists():
-        print(f"fastai skipped: {FASTAI_PY} missing (run bench/setup_fastai.sh)"); impls = [i for i in impls if i != 'fastai']
-    ours = next(i for i in impls if i.startswith('course_lib'))
+def main(runs, workloads, setting='default'):
+    parts = dict(SETTINGS[setting])
+    if 'fastai' in parts and not FASTAI_PY.exists():
+        print(f"fastai skipped: {FASTAI_PY} missing (run bench/setup_fastai.sh)"); del parts['fastai']
+    impls, ours = list(parts.values()), parts['course_lib']
     rows = []
     for w in workloads:
         times = {i: [] for i in impls}; accs = {i: [] for i in impls}
         for r in range(runs):  # interleaved, A B C, B C A, C A B ...: load changes hit all alike, and none always goes first
             for out in run_round(impls[r % len(impls):] + impls[:r % len(impls)], w):
                 times[out['impl']].append(out['seconds']); accs[out['impl']].append(out['accuracy'])
-        row = {'workload': w, **{f'{i} s': round(statistics.median(t), 3) for i, t in times.items()}}
-        for other in impls:
-            if other != ours: row[f'{ours}/{other}'] = paired_ratio(times[ours], times[other])
-        row['accuracy (median)'] = {i: round(statistics.median(a), 3) for i, a in accs.items()}
+        row = {'workload': w, 'setting': setting, **{f'{part} s': round(statistics.median(times[i]), 3) for part, i in parts.items()}}
+        for part, i in parts.items():
+            if i != ours: row[f'course_lib/{part}'] = paired_ratio(times[ours], times[i])
+        row['accuracy (median)'] = {part: round(statistics.median(accs[i]), 3) for part, i in parts.items()}
         rows.append(row); print(json.dumps(row), flush=True)
     return rows
 
 if __name__ == '__main__':
-    p = argparse.ArgumentParser(); p.add_argument('--runs', type=int, default=7)
-    p.add_argument('--workloads', nargs='+'); p.add_argument('--gpu', action='store_true'); a = p.parse_args()
+    p = argparse.ArgumentParser(); p.add_argument('--runs', type=int, default=7); p.add_argument('--workloads', nargs='+')
+    p.add_argument('--fast', action='store_true'); p.add_argument('--gpu', action='store_true'); a = p.parse_args()
     if a.gpu:
         import torch
         if not torch.cuda.is_available(): sys.exit("bench/loop.py --gpu: CUDA is not available on this machine")
-        main(a.runs, a.workloads or ['resnet34'], GPU_IMPLS)
+        main(a.runs, a.workloads or ['resnet34'], 'gpu')
+    elif a.fast: main(a.runs, a.workloads or ['resnet18'], 'fast')
     else: main(a.runs, a.workloads or ['cnn', 'resnet18'])

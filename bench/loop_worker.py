@@ -9,14 +9,14 @@ from workloads import WORKLOADS, loaders
 LR, WD, BETAS = 3e-3, 1e-2, (0.9, 0.99)
 DEVICE = torch.device('cuda' if torch.cuda.is_available() else 'cpu')
 
-def raw(model, train_dl, valid_dl, epochs, amp=False):
+def raw(model, train_dl, valid_dl, epochs, amp_dtype=None, channels_last=False):
     "The plain PyTorch loop: fused AdamW (the Learner's default) + OneCycleLR, validation loss and accuracy each epoch."
-    model.to(DEVICE)
+    model.to(DEVICE, memory_format=torch.channels_last if channels_last else torch.preserve_format)
     opt = torch.optim.AdamW(model.parameters(), lr=LR, betas=BETAS, weight_decay=WD, fused=True)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, LR, total_steps=epochs * len(train_dl), pct_start=0.3,
                                                 base_momentum=0.85, max_momentum=0.95, div_factor=25.)
-    scaler = torch.amp.GradScaler(DEVICE.type, enabled=amp)
-    autocast = lambda: torch.autocast(DEVICE.type, dtype=torch.float16, enabled=amp)
+    scaler = torch.amp.GradScaler(DEVICE.type, enabled=amp_dtype == torch.float16)   # bfloat16 needs no loss scaling
+    autocast = lambda: torch.autocast(DEVICE.type, dtype=amp_dtype or torch.float16, enabled=amp_dtype is not None)
     def fit():
         for _ in range(epochs):
             model.train()
@@ -35,31 +35,46 @@ def raw(model, train_dl, valid_dl, epochs, amp=False):
 
 def raw_amp(model, train_dl, valid_dl, epochs):
     "The plain loop with CUDA mixed precision: float16 autocast and a GradScaler."
-    return raw(model, train_dl, valid_dl, epochs, amp=True)
+    return raw(model, train_dl, valid_dl, epochs, amp_dtype=torch.float16)
 
-def course_lib(model, train_dl, valid_dl, epochs, fp16=False):
+def raw_fast(model, train_dl, valid_dl, epochs):
+    "The plain loop with bfloat16 autocast and a channels-last model: what `course_lib_fast` does."
+    return raw(model, train_dl, valid_dl, epochs, amp_dtype=torch.bfloat16, channels_last=True)
+
+def course_lib(model, train_dl, valid_dl, epochs, setup=lambda learn: learn):
     from course_lib.data import DataBunch
     from course_lib.learner import Learner, accuracy
-    learn = Learner(DataBunch(train_dl, valid_dl, device=DEVICE), model, loss_func=F.cross_entropy, metrics=[accuracy],
-                    wd=WD, show_progress=False)
-    if fp16: learn.to_fp16()
+    learn = setup(Learner(DataBunch(train_dl, valid_dl, device=DEVICE), model, loss_func=F.cross_entropy,
+                          metrics=[accuracy], wd=WD, show_progress=False))
     def fit(): learn.fit_one_cycle(epochs, LR); return learn.recorder.metrics[-1][0]
     return fit
 
 def course_lib_fp16(model, train_dl, valid_dl, epochs):
     "course_lib's Learner after `to_fp16()`."
-    return course_lib(model, train_dl, valid_dl, epochs, fp16=True)
+    return course_lib(model, train_dl, valid_dl, epochs, setup=lambda learn: learn.to_fp16())
 
-def fastai(model, train_dl, valid_dl, epochs):
+def course_lib_fast(model, train_dl, valid_dl, epochs):
+    "course_lib's Learner after `to_bf16()` (it checks that the device has bfloat16) and `to_channels_last()`."
+    def setup(learn):
+        if learn.to_bf16().amp_dtype is None: raise SystemExit("course_lib_fast: this device has no bfloat16")
+        return learn.to_channels_last()
+    return course_lib(model, train_dl, valid_dl, epochs, setup=setup)
+
+def fastai(model, train_dl, valid_dl, epochs, channels_last=False):
     import fastai.callback.all  # noqa: F401  (fit_one_cycle, the progress bar and `no_bar`, as `from fastai.vision.all import *` brings)
     from fastai.data.core import DataLoaders
     from fastai.learner import Learner
     from fastai.metrics import accuracy
     learn = Learner(DataLoaders(train_dl, valid_dl), model, loss_func=F.cross_entropy, metrics=accuracy, wd=WD)
+    if channels_last: learn.to_channelslast(use_amp=False)
     def fit():
         with learn.no_bar(), learn.no_logging(): learn.fit_one_cycle(epochs, LR)
         return float(learn.recorder.values[-1][-1])
     return fit
+
+def fastai_fast(model, train_dl, valid_dl, epochs):
+    "fastai at its fastest on a CPU: channels-last (its mixed precision needs CUDA)."
+    return fastai(model, train_dl, valid_dl, epochs, channels_last=True)
 
 def synchronized(fit):
     "`fit`, then wait for the GPU to finish, so that the time measured includes all its work."

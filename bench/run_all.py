@@ -21,7 +21,7 @@ if __name__ == '__main__':
     p = argparse.ArgumentParser(); p.add_argument('--runs', type=int, default=7); a = p.parse_args()
     os.environ.setdefault('COURSE_LIB_SIZE', 'tiny')
     parts = [f"# Benchmark results\n\n{datetime.date.today()}, {machine()}, {a.runs} interleaved runs, medians.\n",
-             "## Training loop (bench/loop.py)\n", table(loop.main(a.runs, ['cnn', 'resnet18'])),
+             "## Training loop (bench/loop.py)\n", table(loop.main(a.runs, ['cnn', 'resnet18']) + loop.main(a.runs, ['resnet18'], 'fast')),
              "\n## Image pipeline (bench/images.py)\n", table(images.main(a.runs, 64)),
              "\n## Text (bench/text.py)\n", table(text.main(a.runs))]
     out = Path(__file__).parent/'results.md'
