@@ -430,7 +430,8 @@ Learner.export = export
 def bf16_supported(device) -> bool:
     "Whether `device` computes in bfloat16 natively: a CUDA GPU from Ampere on, a CPU with AVX512-BF16 or AMX."
     device = torch.device(device)
-    if device.type == 'cuda': return torch.cuda.is_bf16_supported(including_emulation=False)
+    if device.type == 'cuda':   # compute capability 8 (Ampere) on; older GPUs only emulate it, slowly
+        return torch.cuda.is_bf16_supported() and torch.cuda.get_device_capability(device)[0] >= 8
     if device.type != 'cpu': return False
     # torch names these CPU checks privately; a torch without them counts as "no" (and to_bf16 says so)
     return any(getattr(torch.cpu, f, lambda: False)() for f in ('_is_avx512_bf16_supported', '_is_amx_tile_supported'))
