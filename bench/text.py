@@ -1,5 +1,5 @@
 """Text: tokenisation throughput (course_lib vs fastai 2.8) and AWD-LSTM language-model training speed (course_lib's
-Learner vs a plain PyTorch loop), interleaved; median rates, each ratio the median over rounds of that round's pair.
+Learner vs a plain PyTorch loop), interleaved; median rates, each ratio from paired rounds (`loop.paired_ratio`).
 
 Usage: python bench/text.py [--runs 7] [--benchmarks tokenize lm]
 The texts are the paragraphs of CPython's `pydoc_data.topics` (offline English that ships with Python).
@@ -10,11 +10,11 @@ The texts are the paragraphs of CPython's `pydoc_data.topics` (offline English t
   only), marks 3+ repeats (course_lib 4+, as fastai v1), turns '...' into '…' and keeps a '▁' in newline tokens.
 - lm: `language_model_learner(...).fit_one_cycle` vs the same AWD-LSTM (tiny config) trained by a plain loop on the
   same batches (course_lib's `LMDataLoader`), with fused AdamW (the Learner's default), one-cycle schedule and AR/TAR;
-  a fresh process per run, and only the training is timed.
+  a round is one fresh process that fits both ways after warm-up steps, and only the training is timed.
 Every worker runs on the benchmark environment (bench/.venv-fastai: fastai and course_lib, made by bench/setup_fastai.sh);
 without it, fastai is skipped with a note."""
 import argparse, json, re, statistics, subprocess, sys, tempfile
-from loop import FASTAI_PY, HERE, paired_ratio, python
+from loop import FASTAI_PY, HERE, paired_ratio, python, rotations, run_round
 
 def documents() -> list:
     "The paragraphs of CPython's pydoc_data.topics, in a fixed order."
@@ -45,14 +45,12 @@ def start(benchmark, impls) -> dict:
 def stop(workers:dict):
     for w in workers.values(): w.close()
 
-def interleaved(benchmark, impls, runs, fresh:bool) -> dict:
-    "`runs` results of each implementation, in turns A B, B A, A B ...; new processes for each turn if `fresh`."
-    res, kept = {i: [] for i in impls}, None if fresh else start(benchmark, impls)
-    for r in range(runs):
-        workers = kept or start(benchmark, impls)
-        for i in (impls if r % 2 == 0 else impls[::-1]): res[i].append(workers[i].run())  # who goes first alternates
-        if not kept: stop(workers)
-    if kept: stop(kept)
+def interleaved(benchmark, impls, orders) -> dict:
+    "A result of each implementation per round, each in its own process, the rounds in `orders`."
+    res, workers = {i: [] for i in impls}, start(benchmark, impls)
+    for order in orders:
+        for i in order: res[i].append(workers[i].run())
+    stop(workers)
     return res
 
 def rates(results, what) -> list: return [r[what] / r['seconds'] for r in results]
@@ -60,24 +58,26 @@ def rates(results, what) -> list: return [r[what] / r['seconds'] for r in result
 def tokenize_row(runs) -> dict:
     impls = ['course_lib'] + (['fastai'] if FASTAI_PY.exists() else [])
     if 'fastai' not in impls: print(f"fastai skipped: {FASTAI_PY} missing (run bench/setup_fastai.sh)")
-    res = interleaved('tokenize', impls, runs, fresh=False)
+    orders = rotations(impls, runs); res = interleaved('tokenize', impls, orders)
     lengths = {i: r[0]['lengths'] for i, r in res.items()}
     row = {'benchmark': f"tokenize {len(lengths['course_lib'])} texts, 1 process"}
     for unit in ('texts', 'tokens'):
         row.update({f'{i} {unit}/s': round(statistics.median(rates(r, unit))) for i, r in res.items()})
     if 'fastai' in res:
-        row['course_lib/fastai texts/s'] = paired_ratio(*(rates(res[i], 'texts') for i in ('course_lib', 'fastai')))
+        row['course_lib/fastai texts/s'] = paired_ratio({i: rates(r, 'texts') for i, r in res.items()}, 'course_lib', 'fastai', orders)
         same = sum(a == b for a, b in zip(lengths['course_lib'], lengths['fastai']))
         row['texts with equal token counts'] = f"{same / len(lengths['course_lib']):.1%}"
     row['tokens per pass'] = {i: sum(l) for i, l in lengths.items()}
     return row
 
 def lm_row(runs) -> dict:
-    res = interleaved('lm', ['raw', 'course_lib'], runs, fresh=True)
+    res, orders = {'raw': [], 'course_lib': []}, rotations(['raw', 'course_lib'], runs)
+    for order in orders:   # a round is one fresh process that fits both ways
+        for out in run_round('text_worker.py', 'lm', *order): res[out['impl']].append(out)
     r0 = res['course_lib'][0]
     row = {'benchmark': f"AWD-LSTM LM fit, {r0['batches']} batches of {r0['bs']}x{r0['bptt']}",
            **{f'{i} tokens/s': round(statistics.median(rates(r, 'tokens'))) for i, r in res.items()}}
-    row['course_lib/raw tokens/s'] = paired_ratio(rates(res['course_lib'], 'tokens'), rates(res['raw'], 'tokens'))
+    row['course_lib/raw tokens/s'] = paired_ratio({i: rates(r, 'tokens') for i, r in res.items()}, 'course_lib', 'raw', orders)
     row['train loss (median)'] = {i: round(statistics.median(x['loss'] for x in r), 3) for i, r in res.items()}
     return row
 
