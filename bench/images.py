@@ -1,7 +1,7 @@
 """Image pipeline throughput: JPEG decode + random resized crop + flip + normalise, images/s, course_lib vs torchvision
 and fastai.
 
-Usage: python bench/images.py [--runs 7] [--size 64]
+Usage: python bench/images.py [--runs 8] [--size 64]
 All read the same JPEG files (the PETS stand-in at tiny size, the real pets at full size) with the same transforms:
 course_lib's data block route, a plain torchvision `ImageFolder` + transforms.v2 pipeline, and fastai 2.8's `DataBlock`
 (item transforms `RandomResizedCrop` + `FlipItem`, batch transform `Normalize`). It measures on the benchmark
@@ -81,6 +81,6 @@ def main(runs, size, bs=64, here=False):
     return rows
 
 if __name__ == '__main__':
-    p = argparse.ArgumentParser(); p.add_argument('--runs', type=int, default=7); p.add_argument('--size', type=int, default=64)
+    p = argparse.ArgumentParser(); p.add_argument('--runs', type=int, default=8); p.add_argument('--size', type=int, default=64)
     p.add_argument('--here', action='store_true', help="measure on this interpreter, even without fastai")
     a = p.parse_args(); main(a.runs, a.size, here=a.here)

@@ -3,7 +3,7 @@
 A round is one fresh process that trains with each implementation in turn (the order rotates from round to round):
 runs in one process share its luck (memory layout, load), which varied by 20 % from process to process here.
 Reports median seconds, and each ratio from the rounds' pairs, with going first favouring neither (`paired_ratio`).
-Usage: python bench/loop.py [--runs 7] [--workloads cnn resnet18]
+Usage: python bench/loop.py [--runs 8] [--workloads cnn resnet18]
        python bench/loop.py --fast     (resnet18, each at its fastest on a CPU: course_lib and the plain loop in bfloat16
                                         and channels-last, fastai channels-last, since its mixed precision needs CUDA)
        python bench/loop.py --gpu      (CUDA only: `to_fp16()` vs a raw AMP loop, resnet34 at 224 px)
@@ -63,7 +63,7 @@ def main(runs, workloads, setting='default'):
     return rows
 
 if __name__ == '__main__':
-    p = argparse.ArgumentParser(); p.add_argument('--runs', type=int, default=7); p.add_argument('--workloads', nargs='+')
+    p = argparse.ArgumentParser(); p.add_argument('--runs', type=int, default=8); p.add_argument('--workloads', nargs='+')
     p.add_argument('--fast', action='store_true'); p.add_argument('--gpu', action='store_true'); a = p.parse_args()
     if a.gpu:
         import torch

@@ -1,6 +1,6 @@
 """Run every benchmark and write bench/results.md: the machine, then one table per benchmark.
 
-Usage (from the repository root, after `bash .ci/setup`): .venv/bin/python bench/run_all.py [--runs 7]"""
+Usage (from the repository root, after `bash .ci/setup`): .venv/bin/python bench/run_all.py [--runs 8]"""
 import argparse, datetime, os, platform, sys
 from pathlib import Path
 import torch
@@ -18,7 +18,7 @@ def machine() -> str:
             f"({torch.get_num_threads()} threads), {'CUDA ' + torch.cuda.get_device_name() if torch.cuda.is_available() else 'no GPU'}")
 
 if __name__ == '__main__':
-    p = argparse.ArgumentParser(); p.add_argument('--runs', type=int, default=7); a = p.parse_args()
+    p = argparse.ArgumentParser(); p.add_argument('--runs', type=int, default=8); a = p.parse_args()
     os.environ.setdefault('COURSE_LIB_SIZE', 'tiny')
     parts = [f"# Benchmark results\n\n{datetime.date.today()}, {machine()}, {a.runs} interleaved runs, medians.\n",
              "## Training loop (bench/loop.py)\n", table(loop.main(a.runs, ['cnn', 'resnet18']) + loop.main(a.runs, ['resnet18'], 'fast')),

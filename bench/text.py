@@ -1,7 +1,7 @@
 """Text: tokenisation throughput (course_lib vs fastai 2.8) and AWD-LSTM language-model training speed (course_lib's
 Learner vs a plain PyTorch loop), interleaved; median rates, each ratio from paired rounds (`loop.paired_ratio`).
 
-Usage: python bench/text.py [--runs 7] [--benchmarks tokenize lm]
+Usage: python bench/text.py [--runs 8] [--benchmarks tokenize lm]
 The texts are the paragraphs of CPython's `pydoc_data.topics` (offline English that ships with Python).
 - tokenize: course_lib's `Tokenizer().process_all` vs fastai's `tokenize_texts` with `SpacyTokenizer` and
   `defaults.text_proc_rules` (what `Tokenizer.from_df` runs): spaCy's blank English tokenizer in one process each
@@ -88,6 +88,6 @@ def main(runs, benchmarks=('tokenize', 'lm')):
     return rows
 
 if __name__ == '__main__':
-    p = argparse.ArgumentParser(); p.add_argument('--runs', type=int, default=7)
+    p = argparse.ArgumentParser(); p.add_argument('--runs', type=int, default=8)
     p.add_argument('--benchmarks', nargs='+', default=['tokenize', 'lm'], choices=['tokenize', 'lm']); a = p.parse_args()
     main(a.runs, a.benchmarks)
