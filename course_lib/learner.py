@@ -440,7 +440,7 @@ def to_fp16(self:Learner) -> Learner:
     "Mixed precision on CUDA (float16 autocast + loss scaling); on a CPU, explain and keep float32."
     if self.device.type != 'cuda':
         hint = " (this CPU has bfloat16: try to_bf16())" if bf16_supported(self.device) else ""
-        print(f"to_fp16: no GPU, so training stays in float32 (float16 needs CUDA's tensor cores){hint}")
+        print(f"to_fp16: {self.device.type} is not CUDA, so training stays in float32 (float16 needs CUDA's tensor cores){hint}")
         return self
     self.amp_dtype, self.scaler = torch.float16, torch.amp.GradScaler('cuda')
     return self
