@@ -16,7 +16,7 @@ import pandas as pd
 from fastprogress.fastprogress import progress_bar
 from PIL import Image, ImageDraw, ImageFilter
 
-from .core import atomic_write, course_home, get_size
+from .core import atomic_write, course_home, get_size, reproducible
 
 # %% ../nbs/01_datasets.ipynb #e1972411
 class URLs:
@@ -187,7 +187,7 @@ def make_standin(url:str) -> Path:
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=dest.parent, prefix=f'.{dest.name}.'))
     try:
-        build(tmp)
+        with reproducible(): build(tmp)   # seeded, one thread: the same files whoever builds them
         (tmp/'README.md').write_text(f"# {url_name(url)} ({stamp})\n\nA generated stand-in for {url}, not the real "
                                      f"dataset: {description}\n\nSame layout, formats and file names as the real one.\n")
         if _stamped(dest, stamp): return dest                       # another process finished it meanwhile: keep theirs

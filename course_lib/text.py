@@ -30,7 +30,7 @@ import torch.nn.functional as F
 from torch.nn.utils.rnn import pad_sequence
 from torch.utils.data import DataLoader, Sampler
 
-from .core import atomic_write, defaults, get_size, set_seed
+from .core import atomic_write, defaults, get_size, reproducible, set_seed
 from .datasets import URLs, standin, untar_data
 from .data import DataBunch, ItemList, ItemLists, LabelLists, _column
 from .learner import Callback, Learner, accuracy
@@ -649,18 +649,10 @@ def pretrained_files(url:str=URLs.WT103_FWD) -> tuple:
                                 f"it holds {[p.name for p in path.iterdir()]}")
     return found[0][0], found[1][0]
 
-@contextmanager
-def _own_rng(seed:int=42):
-    "Run seeded, then give back the caller's random generators as they were."
-    state = random.getstate(), np.random.get_state(), torch.get_rng_state()
-    set_seed(seed)
-    try: yield
-    finally: random.setstate(state[0]); np.random.set_state(state[1]); torch.set_rng_state(state[2])
-
 @standin(URLs.WT103_FWD, "not Wikipedia: a tiny AWD-LSTM (64 wide, 128 hidden, 2 layers) that course_lib pretrains on "
          "the English of CPython's pydoc_data.topics; files as in fast.ai's archive, provenance.json beside them.")
 def wt103_standin(dest:Path, epochs:int=12, lr:float=1e-2, bs:int=32, bptt:int=20):
-    with _own_rng(42):
+    with reproducible(42):
         sents = pydoc_sentences()
         docs = [' '.join(sents[i:i + 8]) for i in range(0, len(sents), 8)]
         data = TextList(docs, dest).split_by_idx(np.arange(0, len(docs), 10)).label_for_lm().databunch(bs=bs, bptt=bptt)

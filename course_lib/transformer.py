@@ -18,7 +18,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch.utils.data import Dataset
 
-from .core import atomic_write, course_home
+from .core import atomic_write, course_home, defaults
 from .datasets import URLs, standin
 from .learner import accuracy
 
@@ -154,12 +154,12 @@ def mlm_collate(batch, vocab_size:int, p:float=0.15, generator=None):
 
 # %% ../nbs/14_transformers.ipynb #96b607d9
 def cached_weights(name:str, model:nn.Module, train, provenance:dict) -> bool:
-    "Load `model`'s weights from `course_home()/'weights'` if made by the same `provenance`, else `train()` and save; True if loaded."
+    "Load `model`'s weights from `course_home()/'weights'` if made by the same `provenance`, else `train()` (one thread) and save; True if loaded."
     folder, prov = course_home()/'weights', json.loads(json.dumps(provenance))
     pth, meta = folder/f'{name}.pth', folder/f'{name}.json'
     if pth.exists() and meta.exists() and json.loads(meta.read_text()).get('provenance') == prov:
         model.load_state_dict(torch.load(pth, map_location='cpu', weights_only=True)); return True
-    results = train()
+    with defaults.threads.fixed(1): results = train()   # the same weights at any thread count
     with atomic_write(pth) as f: torch.save(model.state_dict(), f)
     with atomic_write(meta, 'w') as f: json.dump(dict(provenance=prov, results=results), f, indent=1)
     return False

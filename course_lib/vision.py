@@ -29,7 +29,7 @@ from torch.utils.data import DataLoader
 from torchvision import models
 from torchvision.models.resnet import BasicBlock, ResNet
 
-from .core import atomic_write, course_home, set_seed, show_image
+from .core import atomic_write, course_home, reproducible, set_seed, show_image
 from .data import DeviceDataLoader, ItemList, LabelList, imagenet_stats
 from .datasets import DownloadError, download_url, file_hash
 from .learner import Learner, accuracy
@@ -128,19 +128,10 @@ def tiny_weights_file() -> Path:
     "Where course_lib keeps `tiny_resnet`'s pretrained weights (a JSON of their provenance lies beside them)."
     return course_home()/'weights'/f"tiny_resnet-shapes-v{TINY_PRETRAINING['version']}.pth"
 
-@contextmanager
-def _rng_kept():
-    "Run a block without moving the global random generators, so the caller's seeded results do not depend on it."
-    states = random.getstate(), np.random.get_state()
-    try:
-        with torch.random.fork_rng(): yield
-    finally: random.setstate(states[0]); np.random.set_state(states[1])
-
 def pretrain_tiny_resnet(show_progress:bool=True) -> Path:
     "Pretrain `tiny_resnet` on drawn shapes (tiny size's ImageNet); save weights and provenance atomically."
     r, start = TINY_PRETRAINING, datetime.datetime.now()
-    with _rng_kept():
-        set_seed(r['seed'])
+    with reproducible(r['seed']):
         data = shapes_data(r['n'], r['size'], r['bs'], r['seed'])
         learn = Learner(data, tiny_resnet(data.c), metrics=[accuracy], show_progress=show_progress)
         learn.fit_one_cycle(r['epochs'], r['lr'])

@@ -1,17 +1,23 @@
 """Run lesson notebooks with nbdev_test and print each one's time, then a `N passed, N failed` line.
 
 - The CPU tests (what `.ci/run` calls): `python tools/run_notebooks.py`: every notebook at the size the environment says
-  (CI: tiny), two at a time with one thread each, `#| gpu` and `#| slow` cells skipped.
+  (CI: tiny), `#| gpu` and `#| slow` cells skipped, in three passes that each catch something the others do not:
+  `one-thread`: two at a time, one torch thread each, each from its own empty `COURSE_LIB_HOME` (a lesson alone, first);
+  `default`: one at a time, in order, at a learner's settings (course_lib chooses the threads) in one shared cache;
+  `jupyterlab`: 00, 05 and 17 run all in JupyterLab in headless Chromium (`tools/jupyterlab_test.py`).
+  `--passes default` runs only some.
 - On a GPU machine or in the docker image: `python tools/run_notebooks.py --gpu`: the `gpu` and `slow` cells too, at
   full size, one at a time; `--size tiny` runs them on the stand-ins; `--allow-cpu` checks this script without CUDA.
 - Name notebooks or the start of their names to run only those: `python tools/run_notebooks.py --gpu 05 10`."""
-import argparse, os, shutil, subprocess, sys, time
+import argparse, os, shutil, subprocess, sys, tempfile, time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 NBDEV_TEST = shutil.which('nbdev_test', path=str(Path(sys.executable).parent)) or 'nbdev_test'
 BUDGET_S = 90  # per notebook at tiny size on a 2-core CPU
+PASSES = ('one-thread', 'default', 'jupyterlab')
+IN_BROWSER = ('00', '05', '17')   # the jupyterlab pass runs these at a learner's settings: the default pass skips them
 
 def run(nb:Path, flags:str='', env:dict=None, timeout:float=None) -> tuple:
     "Test `nb` with nbdev_test (cells flagged `flags` included): `(passed, seconds, output)`."
@@ -37,27 +43,53 @@ def check_cuda(allow_cpu:bool):
     else: sys.exit(f"CUDA is not available to torch {torch.__version__}: run --gpu on an NVIDIA GPU (in docker: "
                    f"`docker run --gpus all ...` or compose's lab service); --allow-cpu checks the script on a CPU")
 
+def run_pass(name:str, nbs:list, env:dict, flags:str, jobs:int, fresh_home:bool=False) -> list:
+    "Run `nbs` `jobs` at a time (each with its own empty COURSE_LIB_HOME if `fresh_home`): the names of those that failed."
+    def one(nb):
+        e = dict(env, COURSE_LIB_HOME=tempfile.mkdtemp(prefix=f'{nb.stem}-')) if fresh_home else env
+        try: return run(nb, flags, e)
+        finally:
+            if fresh_home: shutil.rmtree(e['COURSE_LIB_HOME'], ignore_errors=True)
+    failed, t0 = [], time.perf_counter()
+    with ThreadPoolExecutor(jobs) as ex:
+        for nb, (ok, secs, out) in zip(nbs, ex.map(one, nbs)):
+            over = '' if 'gpu' in flags or secs <= BUDGET_S else f'  (over the {BUDGET_S} s budget)'
+            print(f"{'PASS' if ok else 'FAIL'}  {name:<10} {nb.name:<40} {secs:6.1f} s{over}", flush=True)
+            if not ok: failed.append(f'{name} {nb.name}'); print(out[-4000:], flush=True)
+    print(f"{name} pass: {time.perf_counter() - t0:.1f} s", flush=True)
+    return failed
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument('notebooks', nargs='*', help='notebooks, or the start of their names (default: all)')
+    p.add_argument('--passes', nargs='+', choices=PASSES, default=PASSES, help='which CPU passes to run (default: all)')
     p.add_argument('--gpu', action='store_true', help='run the gpu and slow cells too, one notebook at a time')
     p.add_argument('--size', choices=('full', 'tiny'), help='COURSE_LIB_SIZE (default: full with --gpu, else unchanged)')
     p.add_argument('--allow-cpu', action='store_true', help='with --gpu: run without CUDA too, to check this script')
     args = p.parse_args(argv)
     nbs = select(args.notebooks)
-    env = dict(os.environ, MPLBACKEND='Agg')
+    env = {k: v for k, v in os.environ.items() if k not in ('OMP_NUM_THREADS', 'MKL_NUM_THREADS')}
+    env['MPLBACKEND'] = 'Agg'
     if args.size or args.gpu: env['COURSE_LIB_SIZE'] = args.size or 'full'
-    if args.gpu: check_cuda(args.allow_cpu)
-    else: env.update(OMP_NUM_THREADS='1', MKL_NUM_THREADS='1')   # two notebooks share two cores
-    flags, jobs = ('gpu slow', 1) if args.gpu else ('', 2)
-    t0, failed = time.perf_counter(), []
-    with ThreadPoolExecutor(jobs) as ex:
-        for nb, (ok, secs, out) in zip(nbs, ex.map(lambda nb: run(nb, flags, env), nbs)):
-            over = '' if args.gpu or secs <= BUDGET_S else f'  (over the {BUDGET_S} s budget)'
-            print(f"{'PASS' if ok else 'FAIL'}  {nb.name:<40} {secs:6.1f} s{over}", flush=True)
-            if not ok: failed.append(nb); print(out[-4000:], flush=True)
-    print(f"all notebooks: {time.perf_counter() - t0:.1f} s")
-    print(f"{len(nbs) - len(failed)} passed, {len(failed)} failed")
+    t0, failed, n = time.perf_counter(), [], 0
+    if args.gpu:
+        check_cuda(args.allow_cpu)
+        failed += run_pass('gpu', nbs, env, 'gpu slow', 1); n += len(nbs)
+    else:
+        if 'one-thread' in args.passes:
+            failed += run_pass('one-thread', nbs, dict(env, OMP_NUM_THREADS='1', MKL_NUM_THREADS='1'), '', 2, True)
+            n += len(nbs)
+        if 'default' in args.passes:
+            rest = [nb for nb in nbs if 'jupyterlab' not in args.passes or not nb.name.startswith(IN_BROWSER)]
+            failed += run_pass('default', rest, env, '', 1); n += len(rest)
+        if 'jupyterlab' in args.passes:
+            in_lab = [nb for nb in nbs if nb.name.startswith(IN_BROWSER)]
+            if in_lab:
+                import jupyterlab_test
+                failed += jupyterlab_test.run_all(in_lab, jupyterlab_test.SHOTS); n += len(in_lab)
+    print(f"all passes: {time.perf_counter() - t0:.1f} s")
+    for f in failed: print(f"FAILED  {f}")
+    print(f"{n - len(failed)} passed, {len(failed)} failed")
     return 1 if failed else 0
 
 if __name__ == '__main__': sys.exit(main())
