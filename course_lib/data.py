@@ -45,6 +45,7 @@ class DeviceDataLoader:
     def dataset(self): return self.dl.dataset
     def __iter__(self):
         for xb, yb in self.dl:
+            defaults.threads.update()   # every few seconds: as many threads as other programs leave cores (00_core)
             xb, yb = to_device(xb, self.device), to_device(yb, self.device)
             for t in self.batch_tfms: xb = t(xb)
             yield xb, yb

@@ -158,7 +158,6 @@ def autocast(self:Learner):
 def one_batch(self:Learner, xb, yb):
     "Predict, compute the loss and, when training, backpropagate and step; callbacks around each part."
     self.xb, self.yb = xb, yb
-    defaults.threads.update()   # as many threads as other programs leave cores (00_core)
     try:
         self('before_batch')
         with self.autocast():

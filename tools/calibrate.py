@@ -70,13 +70,23 @@ def one_run(nb:Path, shift:int) -> list:
             records.append(dict(cell=i, test=test, sides=sides, values=vals, ok=ok))
     return records
 
-def calibrate(nbs:list, seeds:int, threads:list, jobs:int=1) -> dict:
-    "{notebook: [(seed, threads, records)]}, running `jobs` lessons at a time."
+def calibrate(nbs:list, seeds:int, threads:list) -> dict:
+    "{notebook: [(seed, threads, records)]}; runs share the cores: a run on t threads waits for t free ones (at most all)."
+    import threading
     from concurrent.futures import ThreadPoolExecutor
+    cores = os.cpu_count() or 1
+    free, taking = threading.Semaphore(cores), threading.Lock()
     homes = {s: tempfile.mkdtemp(prefix=f'calibrate-seed{s}-') for s in range(seeds)}
-    runs = [(nb, s, t) for nb in nbs for s in range(seeds) for t in threads]
+    runs = [(nb, s, t) for nb in nbs for t in threads for s in range(seeds)]   # runs on one thread pair up
     def go(run):
-        nb, s, t = run; t0 = time.perf_counter()
+        nb, s, t = run; need = min(t, cores)
+        with taking:
+            for _ in range(need): free.acquire()
+        try: return one(nb, s, t)
+        finally:
+            for _ in range(need): free.release()
+    def one(nb, s, t):
+        t0 = time.perf_counter()
         env = dict(os.environ, OMP_NUM_THREADS=str(t), MKL_NUM_THREADS=str(t), COURSE_LIB_SIZE='tiny',
                    COURSE_LIB_HOME=homes[s], MPLBACKEND='Agg')
         p = subprocess.run([sys.executable, __file__, '--one', str(nb), '--shift', str(s)], env=env, capture_output=True,
@@ -85,9 +95,12 @@ def calibrate(nbs:list, seeds:int, threads:list, jobs:int=1) -> dict:
                [dict(cell=-1, error=p.stderr[-500:])]
         bad = sum(r.get('ok') is False or 'error' in r for r in recs)
         print(f"{nb.stem} seed+{s} threads={t}: {time.perf_counter() - t0:.0f} s, {bad} failed", file=sys.stderr, flush=True)
+        for r in recs:
+            if r.get('ok') is False or 'error' in r: print(f"    cell {r['cell']}: {r.get('error') or r['test']} {r.get('values', '')}",
+                                                           file=sys.stderr, flush=True)
         return nb, s, t, recs
     out = defaultdict(list)
-    with ThreadPoolExecutor(jobs) as ex:
+    with ThreadPoolExecutor(cores) as ex:
         for nb, s, t, recs in ex.map(go, runs): out[nb.stem].append((s, t, recs))
     return out
 
@@ -123,12 +136,11 @@ def main(argv=None) -> int:
     p.add_argument('notebooks', nargs='*', help='notebooks, or the start of their names (default: all)')
     p.add_argument('--seeds', type=int, default=5, help='seed shifts 0 .. seeds-1 (default 5)')
     p.add_argument('--threads', type=int, nargs='+', default=[1, 2, 4], help='torch thread counts (default 1 2 4)')
-    p.add_argument('--jobs', type=int, default=1, help='runs at a time (default 1)')
     p.add_argument('--out', help='also write the table to this markdown file')
     p.add_argument('--one', help=argparse.SUPPRESS); p.add_argument('--shift', type=int, default=0, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.one: print(json.dumps(one_run(Path(args.one).resolve(), args.shift))); return 0
-    results = calibrate(select(args.notebooks), args.seeds, args.threads, args.jobs)
+    results = calibrate(select(args.notebooks), args.seeds, args.threads)
     text = table(results); print(text)
     if args.out: Path(args.out).write_text(f"# Calibration\n\nMade by `python tools/calibrate.py {' '.join(argv or sys.argv[1:])}`."
                                           f"\n{text}")
