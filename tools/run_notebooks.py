@@ -1,11 +1,11 @@
 """Run lesson notebooks with nbdev_test and print each one's time, then a `N passed, N failed` line.
 
 - The CPU tests (what `.ci/run` calls): `python tools/run_notebooks.py`: every notebook at the size the environment says
-  (CI: tiny), `#| gpu` and `#| slow` cells skipped, in three passes that each catch something the others do not:
-  `one-thread`: two at a time, one torch thread each, each from its own empty `COURSE_LIB_HOME` (a lesson alone, first);
+  (CI: tiny), `#| gpu` and `#| slow` cells skipped, in two passes:
   `default`: one at a time, in order, at a learner's settings (course_lib chooses the threads) in one shared cache;
   `jupyterlab`: 00, 05 and 17 run all in JupyterLab in headless Chromium (`tools/jupyterlab_test.py`).
-  `--passes default` runs only some.
+  `--passes one-thread default jupyterlab` adds a third: two at a time, one torch thread each, each from its own
+  empty `COURSE_LIB_HOME` (every lesson alone and first); it is left out of CI to keep it within 15 minutes.
 - On a GPU machine or in the docker image: `python tools/run_notebooks.py --gpu`: the `gpu` and `slow` cells too, at
   full size, one at a time; `--size tiny` runs them on the stand-ins; `--allow-cpu` checks this script without CUDA.
 - Name notebooks or the start of their names to run only those: `python tools/run_notebooks.py --gpu 05 10`."""
@@ -62,7 +62,7 @@ def run_pass(name:str, nbs:list, env:dict, flags:str, jobs:int, fresh_home:bool=
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument('notebooks', nargs='*', help='notebooks, or the start of their names (default: all)')
-    p.add_argument('--passes', nargs='+', choices=PASSES, default=PASSES, help='which CPU passes to run (default: all)')
+    p.add_argument('--passes', nargs='+', choices=PASSES, default=PASSES[1:], help='CPU passes (default: default jupyterlab)')
     p.add_argument('--gpu', action='store_true', help='run the gpu and slow cells too, one notebook at a time')
     p.add_argument('--size', choices=('full', 'tiny'), help='COURSE_LIB_SIZE (default: full with --gpu, else unchanged)')
     p.add_argument('--allow-cpu', action='store_true', help='with --gpu: run without CUDA too, to check this script')
