@@ -5,10 +5,14 @@
 # %% auto #0
 __all__ = ['PHOTOS', 'crappify', 'psnr', 'photo_patches', 'crappify_folder', 'superres_folders', 'ImageImageList',
            'superres_data', 'crappy_psnr', 'ResidualUnet', 'superres_learner', 'gram_matrix', 'FeatureLoss',
-           'feature_loss', 'show_preds', 'Centre', 'gan_critic', 'GANTrainer']
+           'feature_loss', 'show_preds', 'Centre', 'gan_critic', 'AdaptiveLoss', 'accuracy_thresh_expand',
+           'MSELossFlat', 'GANModule', 'GANLoss', 'gan_loss_from_func', 'GANTrainer', 'FixedGANSwitcher',
+           'AdaptiveGANSwitcher', 'GANDiscriminativeLR', 'GANLearner', 'save_preds', 'ImageTargetList', 'GANItemList',
+           'basic_critic', 'basic_generator']
 
 # %% ../nbs/11_gan.ipynb #4568cd19
-import io
+import io, shutil
+from functools import partial
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -21,10 +25,13 @@ from fastprogress.fastprogress import progress_bar
 from PIL import Image, ImageDraw, ImageFont
 from torch.nn.utils.parametrizations import spectral_norm
 from torchvision import models
+from torchvision.utils import save_image
 
 from .core import course_home, defaults, get_size, show_image
 from .data import ImageList, Normalize, get_transforms, imagenet_stats
 from .datasets import URLs, untar_data
+from .learner import Callback, Learner, smooth_losses
+from .multilabel import accuracy_thresh
 from .unet import unet_learner
 from .vision import create_body, hook_outputs, pretrained_weights, tiny_resnet
 
@@ -176,95 +183,228 @@ def show_preds(learns:dict, data, n:int=4, dpi:int=60):
     fig.tight_layout()
 
 # %% ../nbs/11_gan.ipynb #66e5f6a1
-def _crit_conv(ni:int, nf:int, stride:int, sn:bool, act:bool=True) -> nn.Sequential:
-    conv = nn.Conv2d(ni, nf, 4 if stride == 2 else 3, stride, 1)
-    return nn.Sequential(spectral_norm(conv) if sn else conv, *([nn.LeakyReLU(0.2)] if act else []))
+def _gan_conv(ni:int, nf:int, ks:int=3, stride:int=1, padding:int=1, norm:str=None, leaky:float=None,
+              transpose:bool=False, act:bool=True) -> nn.Sequential:
+    "A (transposed) convolution, then `norm` ('spectral', 'batch' or None), then LeakyReLU(`leaky`) or ReLU if `act`."
+    conv = (nn.ConvTranspose2d if transpose else nn.Conv2d)(ni, nf, ks, stride, padding, bias=norm != 'batch')
+    layers = [spectral_norm(conv) if norm == 'spectral' else conv]
+    if norm == 'batch': layers.append(nn.BatchNorm2d(nf))
+    if act: layers.append(nn.LeakyReLU(leaky) if leaky else nn.ReLU())
+    return nn.Sequential(*layers)
 
 class Centre(nn.Module):
     "Map images from [0, 1] to [-1, 1]."
     def forward(self, x): return 2 * x - 1
 
-def gan_critic(ni:int=3, nf:int=32, n_blocks:int=3, p:float=0., sn:bool=True) -> nn.Sequential:
+def gan_critic(n_channels:int=3, nf:int=32, n_blocks:int=3, p:float=0., sn:bool=True) -> nn.Sequential:
     "Centred input, `n_blocks` stride-2 convs (spectral norm, LeakyReLU, dropout) doubling features, one score per image."
-    layers = [Centre(), _crit_conv(ni, nf, 2, sn)]
-    for _ in range(n_blocks - 1): layers += [nn.Dropout2d(p), _crit_conv(nf, nf * 2, 2, sn)]; nf *= 2
-    layers += [_crit_conv(nf, nf, 1, sn), _crit_conv(nf, 1, 1, sn, act=False), nn.AdaptiveAvgPool2d(1), nn.Flatten()]
+    conv = partial(_gan_conv, norm='spectral' if sn else None, leaky=0.2)
+    layers = [Centre(), conv(n_channels, nf, 4, 2)]
+    for _ in range(n_blocks - 1): layers += [nn.Dropout2d(p), conv(nf, nf * 2, 4, 2)]; nf *= 2
+    layers += [conv(nf, nf), conv(nf, 1, act=False), nn.AdaptiveAvgPool2d(1), nn.Flatten()]
     return nn.Sequential(*layers)
 
+# %% ../nbs/11_gan.ipynb #a1c0e002
+class AdaptiveLoss(nn.Module):
+    "`crit(output, target)` with `target` (one value per item) expanded to `output`'s shape first."
+    def __init__(self, crit): super().__init__(); self.crit = crit
+    def forward(self, output, target): return self.crit(output, target[:, None].expand_as(output).float())
+
+def accuracy_thresh_expand(y_pred:torch.Tensor, y_true:torch.Tensor, thresh:float=0.5, sigmoid:bool=True) -> torch.Tensor:
+    "`accuracy_thresh` with `y_true` (one label per item) expanded to `y_pred`'s shape first."
+    return accuracy_thresh(y_pred, y_true[:, None].expand_as(y_pred), thresh, sigmoid)
+
+class MSELossFlat(nn.MSELoss):
+    "`nn.MSELoss` on the flattened input and target (any shapes with the same number of elements), in float32."
+    def forward(self, input, target): return super().forward(input.reshape(-1).float(), target.reshape(-1).float())
+
 # %% ../nbs/11_gan.ipynb #4444f5c9
-class GANTrainer:
-    "Alternate `n_crit` critic steps and one generator step (loss: critic's verdict + `pix_wgt` × pixel loss); `wgan` variant."
-    def __init__(self, data, gen:nn.Module, crit:nn.Module, pix_wgt:float=100., pix_loss=F.mse_loss, lr:float=1e-4, betas=(0.9, 0.99),
-                 n_crit:int=1, wgan:bool=False, clip:float=0.01, show_progress:bool=True):
-        self.data, self.gen, self.crit, self.pix_wgt, self.pix_loss = data, gen, crit.to(data.train_dl.device), pix_wgt, pix_loss
-        self.n_crit, self.wgan, self.clip, self.show_progress, self.snaps, self.hist = n_crit, wgan, clip, show_progress, [], []
-        opt = lambda m: torch.optim.Adam([p for p in m.parameters() if p.requires_grad], lr, betas=betas)
-        self.opt_g, self.opt_c = opt(gen), opt(crit)
+class GANModule(nn.Module):
+    "A `generator` and a `critic`; `forward` runs the generator in `gen_mode`, the critic otherwise."
+    def __init__(self, generator:nn.Module, critic:nn.Module, gen_mode:bool=False):
+        super().__init__(); self.generator, self.critic, self.gen_mode = generator, critic, gen_mode
+    def forward(self, *args): return self.generator(*args) if self.gen_mode else self.critic(*args)
+    def switch(self, gen_mode:bool=None):
+        "Generator mode if `gen_mode`, critic mode if not, the other mode if None."
+        self.gen_mode = not self.gen_mode if gen_mode is None else gen_mode
 
-    def crit_loss(self, real, fake) -> torch.Tensor:
-        r, f = self.crit(real), self.crit(fake)
-        if self.wgan: return f.mean() - r.mean()
-        return (F.binary_cross_entropy_with_logits(r, torch.ones_like(r)) + F.binary_cross_entropy_with_logits(f, torch.zeros_like(f))) / 2
+class GANLoss(nn.Module):
+    "The loss of `gan_model`'s mode: `gen_loss_func(critic(fake), fake, target)` or `crit_loss_func(real_pred, fake_pred)`."
+    def __init__(self, gen_loss_func, crit_loss_func, gan_model:GANModule):
+        super().__init__(); self.gen_loss_func, self.crit_loss_func, self.gan_model = gen_loss_func, crit_loss_func, gan_model
+    def forward(self, output, target):
+        gan = self.gan_model
+        if gan.gen_mode: return self.gen_loss_func(gan.critic(output), output, target)
+        with torch.no_grad(): fake = gan.generator(target)   # critic mode: output = critic(real), target = the generator's input
+        return self.crit_loss_func(output, gan.critic(fake))
 
-    def gen_losses(self, xb, yb):
-        fake = self.gen(xb); s = self.crit(fake)
-        adv = -s.mean() if self.wgan else F.binary_cross_entropy_with_logits(s, torch.ones_like(s))
-        return adv, self.pix_loss(fake, yb)
+def _gen_loss(fake_pred, output, target, loss_gen, loss_crit, weights_gen):
+    return weights_gen[0] * loss_crit(fake_pred, fake_pred.new_ones(len(fake_pred))) + weights_gen[1] * loss_gen(output, target)
+
+def _crit_loss(real_pred, fake_pred, loss_crit):
+    return (loss_crit(real_pred, real_pred.new_ones(len(real_pred))) + loss_crit(fake_pred, fake_pred.new_zeros(len(fake_pred)))) / 2
+
+def gan_loss_from_func(loss_gen, loss_crit, weights_gen=None) -> tuple:
+    "GAN losses from a generator loss and a critic (real = 1, fake = 0) loss: `weights_gen` weigh critic vs `loss_gen`."
+    return (partial(_gen_loss, loss_gen=loss_gen, loss_crit=loss_crit, weights_gen=weights_gen or (1., 1.)),
+            partial(_crit_loss, loss_crit=loss_crit))
+
+def _wgan_gen_loss(fake_pred, output, target): return -fake_pred.mean()
+def _wgan_crit_loss(real_pred, fake_pred): return fake_pred.mean() - real_pred.mean()
 
 # %% ../nbs/11_gan.ipynb #f8fac3de
-def _step(opt, loss):
-    opt.zero_grad(set_to_none=True); loss.backward(); opt.step()
+class GANTrainer(Callback):
+    "Alternate a `GANLearner` between critic and generator: optimiser, trainable half and batch roles per mode."
+    order = -20
+    def __init__(self, switch_eval:bool=False, clip:float=None, gen_first:bool=False, show_img:bool=True, n_img:int=4):
+        self.switch_eval, self.clip, self.gen_first, self.show_img, self.n_img = switch_eval, clip, gen_first, show_img, n_img
+        self.opt_gen = self.opt_crit = None
+    def before_fit(self):
+        gan, pg = self.learn.model, self.learn.opt.param_groups[-1]     # lr and wd as fit set them
+        self.trainable = {id(p) for p in gan.parameters() if p.requires_grad}
+        self.opt_gen, self.opt_crit = (self._opt(o, m, pg) for o, m in ((self.opt_gen, gan.generator), (self.opt_crit, gan.critic)))
+        self.hist, self.imgs = [], []
+        if self.show_img: self.fixed = self.learn.data.one_batch('valid' if len(self.learn.data.valid_ds) else 'train')[0][:self.n_img]
+        self.switch(self.gen_first)
+    def _opt(self, opt, m:nn.Module, pg:dict):
+        if opt is None: return self.learn.opt_func(list(m.parameters()), lr=pg['lr'], weight_decay=pg['weight_decay'])
+        for g in opt.param_groups: g['lr'], g['weight_decay'] = pg['lr'], pg['weight_decay']
+        return opt
 
-def _crit_step(self:GANTrainer, xb, yb) -> float:
-    "One critic step on real `yb` vs the generator's output for `xb` (then clip the weights for a WGAN)."
-    with torch.no_grad(): fake = self.gen(xb)
-    loss = self.crit_loss(yb, fake); _step(self.opt_c, loss)
-    if self.wgan:
-        for p in self.crit.parameters(): p.data.clamp_(-self.clip, self.clip)
-    return loss.item()
+    def switch(self, gen_mode:bool=None):
+        "Train the generator if `gen_mode`, the critic if not, the other one if None."
+        self.gen_mode = not self.gen_mode if gen_mode is None else gen_mode
+        self._set_mode(self.gen_mode)
+    def _set_mode(self, gen_mode:bool):
+        gan = self.learn.model; gan.switch(gen_mode)
+        self.learn.opt = self.opt_gen if gen_mode else self.opt_crit
+        train, other = (gan.generator, gan.critic) if gen_mode else (gan.critic, gan.generator)
+        for p in other.parameters(): p.requires_grad_(False)
+        for p in train.parameters(): p.requires_grad_(id(p) in self.trainable)
+        if self.switch_eval and self.learn.training: train.train(); other.eval()
 
-def _gen_step(self:GANTrainer, xb, yb):
-    "One generator step on `adv + pix_wgt * pix`; returns both parts."
-    adv, pix = self.gen_losses(xb, yb); _step(self.opt_g, adv + self.pix_wgt * pix)
-    return adv.item(), pix.item()
+    def before_train(self): self._set_mode(self.gen_mode)    # after the Learner put both networks in training mode
+    def before_batch(self):
+        if not self.learn.training: return
+        if self.clip is not None:
+            for p in self.learn.model.critic.parameters(): p.data.clamp_(-self.clip, self.clip)
+        if not self.gen_mode: self.learn.xb, self.learn.yb = self.learn.yb, self.learn.xb   # the critic sees real pictures
+    def after_loss(self):
+        if self.learn.training: self.hist.append((self.gen_mode, self.learn.loss.item()))
+    def before_validate(self): self._set_mode(True)     # validation judges the generator
+    def after_epoch(self):
+        if not self.show_img: return
+        gen = self.learn.model.generator.eval()
+        with torch.no_grad(): self.imgs.append(gen(self.fixed).float().clamp(0, 1).cpu())
+    def after_fit(self):
+        self.switch(True)
+        for p in self.learn.model.parameters(): p.requires_grad_(id(p) in self.trainable)
 
-GANTrainer.crit_step, GANTrainer.gen_step = _crit_step, _gen_step
+    glosses = property(lambda self: smooth_losses([l for g, l in self.hist if g]))
+    closses = property(lambda self: smooth_losses([l for g, l in self.hist if not g]))
+    def show_imgs(self, dpi:int=60):
+        "The generator's output on the same inputs after each epoch (rows: epochs): judge a GAN by these."
+        n, k = len(self.imgs), len(self.imgs[0])
+        fig, axs = plt.subplots(n, k, figsize=(1.2 * k, 1.2 * n), dpi=dpi, squeeze=False)
+        for i, ims in enumerate(self.imgs):
+            for j in range(k): show_image(ims[j], ax=axs[i, j], title=f'epoch {i}' if j == 0 else None)
+        fig.tight_layout()
 
 # %% ../nbs/11_gan.ipynb #8d2011f5
-def _fit(self:GANTrainer, epochs:int, train_gen:bool=True, snap_n:int=4):
-    "Train for `epochs`: a generator step after every `n_crit` critic steps (none if not `train_gen`); snapshot each epoch."
-    self.gen.train(); self.crit.train()
-    xs = self.data.one_batch('valid')[0][:snap_n].to(self.data.train_dl.device)
-    for _ in range(epochs):
-        dl = progress_bar(self.data.train_dl) if self.show_progress else self.data.train_dl
-        for i, (xb, yb) in enumerate(dl):
-            h = dict(crit=self.crit_step(xb, yb))
-            if train_gen and (i + 1) % self.n_crit == 0: h['adv'], h['pix'] = self.gen_step(xb, yb)
-            self.hist.append(h)
-        if train_gen:
-            self.gen.eval()
-            with torch.no_grad(): self.snaps.append(self.gen(xs).clamp(0, 1).cpu())
-            self.gen.train()
-    return self
+class FixedGANSwitcher(Callback):
+    "Train the critic for `n_crit` batches, then the generator for `n_gen` batches, and again."
+    def __init__(self, n_crit:int=1, n_gen:int=1): self.n_crit, self.n_gen = n_crit, n_gen
+    def before_fit(self): self.n = 0
+    def after_batch(self):
+        if not self.learn.training: return
+        t = self.learn.gan_trainer; self.n += 1
+        if self.n == (self.n_gen if t.gen_mode else self.n_crit): t.switch(); self.n = 0
 
-def _crit_accuracy(self:GANTrainer) -> float:
-    "Share of validation pictures (clean and generated) the critic puts on the right side of 0."
-    self.gen.eval(); self.crit.eval(); right, n = 0, 0
-    with torch.no_grad():
-        for xb, yb in self.data.valid_dl:
-            right += (self.crit(yb) > 0).sum().item() + (self.crit(self.gen(xb)) <= 0).sum().item(); n += 2 * len(xb)
-    self.gen.train(); self.crit.train()
-    return right / n
+class AdaptiveGANSwitcher(Callback):
+    "Change sides after a batch whose loss is below the side's threshold (`gen_thresh`, `critic_thresh`; None: every batch)."
+    def __init__(self, gen_thresh:float=None, critic_thresh:float=None): self.gen_thresh, self.critic_thresh = gen_thresh, critic_thresh
+    def after_batch(self):
+        if not self.learn.training: return
+        t = self.learn.gan_trainer; thresh = self.gen_thresh if t.gen_mode else self.critic_thresh
+        if thresh is None or self.learn.loss < thresh: t.switch()
 
-GANTrainer.fit, GANTrainer.crit_accuracy = _fit, _crit_accuracy
+class GANDiscriminativeLR(Callback):
+    "Train the critic at `mult_lr` times the learning rate of the generator."
+    order = -10
+    def __init__(self, mult_lr:float=5.): self.mult_lr = mult_lr
+    def _scale(self, f:float):
+        if self.learn.training and not self.learn.gan_trainer.gen_mode:
+            for pg in self.learn.opt.param_groups: pg['lr'] *= f
+    def before_batch(self): self._scale(self.mult_lr)
+    def after_step(self): self._scale(1 / self.mult_lr)
 
 # %% ../nbs/11_gan.ipynb #b5700434
-def _show_snaps(self:GANTrainer, dpi:int=60):
-    "The generator's output on the same validation pictures after each epoch (rows: epochs): judge the GAN by these."
-    n, k = len(self.snaps), len(self.snaps[0])
-    fig, axs = plt.subplots(n, k, figsize=(1.2 * k, 1.2 * n), dpi=dpi, squeeze=False)
-    for i, s in enumerate(self.snaps):
-        for j in range(k): show_image(s[j], ax=axs[i, j], title=f'epoch {i}' if j == 0 else None)
-    fig.tight_layout()
+class GANLearner(Learner):
+    "A `Learner` for a GAN: a `GANModule` model, a `GANLoss`, a `GANTrainer` and a `switcher` (default: 5 critic batches, 1 generator)."
+    def __init__(self, data, generator:nn.Module, critic:nn.Module, gen_loss_func, crit_loss_func, switcher=None,
+                 gen_first:bool=False, switch_eval:bool=True, show_img:bool=True, clip:float=None, **learn_kwargs):
+        gan = GANModule(generator, critic)
+        super().__init__(data, gan, loss_func=GANLoss(gen_loss_func, crit_loss_func, gan), **learn_kwargs)
+        self.gan_trainer = self.add_cb(GANTrainer(switch_eval, clip, gen_first, show_img))
+        switcher = FixedGANSwitcher(n_crit=5, n_gen=1) if switcher is None else switcher
+        self.add_cb(switcher if isinstance(switcher, Callback) else switcher())   # an instance, a class or a partial
 
-GANTrainer.show_snaps = _show_snaps
+    @classmethod
+    def from_learners(cls, learn_gen:Learner, learn_crit:Learner, switcher=None, weights_gen=None, **learn_kwargs):
+        "A GAN of `learn_gen`'s data and model (its loss: the pixel loss) and `learn_crit`'s model (its loss: real vs fake)."
+        losses = gan_loss_from_func(learn_gen.loss_func, learn_crit.loss_func, weights_gen)
+        return cls(learn_gen.data, learn_gen.model, learn_crit.model, *losses, switcher=switcher, **learn_kwargs)
+
+    @classmethod
+    def wgan(cls, data, generator:nn.Module, critic:nn.Module, switcher=None, clip:float=0.01, **learn_kwargs):
+        "A Wasserstein GAN: unbounded critic scores, loss `mean(fake) - mean(real)`, weights clipped to ±`clip`."
+        return cls(data, generator, critic, _wgan_gen_loss, _wgan_crit_loss, switcher=switcher, clip=clip, **learn_kwargs)
+
+# %% ../nbs/11_gan.ipynb #a1c0e004
+def save_preds(learn:Learner, dest:Path, ds_type:str='train') -> Path:
+    "Write the outputs of `learn.model` on the `ds_type` pictures into `dest` as PNGs, replacing what was there (atomically)."
+    tmp = dest.with_name(dest.name + '.tmp'); shutil.rmtree(tmp, ignore_errors=True); tmp.mkdir(parents=True)
+    learn.model.eval(); i = 0
+    with torch.no_grad():
+        for xb, _ in learn.data.dl(ds_type):
+            for im in learn.model(xb).float().clamp(0, 1).cpu(): save_image(im, tmp/f'{i:05d}.png'); i += 1
+    shutil.rmtree(dest, ignore_errors=True); tmp.rename(dest)
+    return dest
+
+# %% ../nbs/11_gan.ipynb #a1c0e005
+class ImageTargetList(ImageImageList):
+    "Target images of a GAN made from noise: `show` draws the image alone (the input is noise)."
+    def show(self, x, y, ax, title:str=None): show_image(y.clamp(0, 1), ax=ax, title=title)
+
+class GANItemList(ImageList):
+    "Image files whose items are noise vectors of `noise_sz` (drawn anew on every read), labelled with the images."
+    label_cls = ImageTargetList
+    def __init__(self, items, path='.', inner_df=None, idx=None, noise_sz:int=100):
+        super().__init__(items, path, inner_df, idx); self.noise_sz = noise_sz
+    @classmethod
+    def from_folder(cls, path, noise_sz:int=100, **kwargs) -> 'GANItemList':
+        "Every image under `path`, as noise of `noise_sz`."
+        il = super().from_folder(path, **kwargs); il.noise_sz = noise_sz
+        return il
+    def new(self, idx) -> 'GANItemList':
+        il = super().new(idx); il.noise_sz = self.noise_sz
+        return il
+    def open(self, fn): return torch.randn(self.noise_sz)
+
+# %% ../nbs/11_gan.ipynb #a1c0e007
+def basic_critic(in_size:int, n_channels:int, n_features:int=64, n_extra_layers:int=0) -> nn.Sequential:
+    "A DCGAN critic for `n_channels` x `in_size` x `in_size` images: stride-2 convs down to 4 px, one score per image."
+    layers = [_gan_conv(n_channels, n_features, 4, 2, leaky=0.2)]
+    size, nf = in_size // 2, n_features
+    layers += [_gan_conv(nf, nf, norm='batch', leaky=0.2) for _ in range(n_extra_layers)]
+    while size > 4: layers.append(_gan_conv(nf, nf * 2, 4, 2, norm='batch', leaky=0.2)); nf *= 2; size //= 2
+    return nn.Sequential(*layers, nn.Conv2d(nf, 1, 4, bias=False), nn.Flatten())
+
+def basic_generator(in_size:int, n_channels:int, noise_sz:int=100, n_features:int=64, n_extra_layers:int=0) -> nn.Sequential:
+    "A DCGAN generator from noise (bs, `noise_sz`) to `n_channels` x `in_size` x `in_size` images in [0, 1]."
+    nf = n_features // 2 * in_size // 4
+    layers = [nn.Flatten(), nn.Unflatten(1, (noise_sz, 1, 1)), _gan_conv(noise_sz, nf, 4, 1, 0, norm='batch', transpose=True)]
+    size = 4
+    while size < in_size // 2: layers.append(_gan_conv(nf, nf // 2, 4, 2, norm='batch', transpose=True)); nf //= 2; size *= 2
+    layers += [_gan_conv(nf, nf, norm='batch', transpose=True) for _ in range(n_extra_layers)]
+    return nn.Sequential(*layers, nn.ConvTranspose2d(nf, n_channels, 4, 2, 1, bias=False), nn.Sigmoid())
