@@ -210,7 +210,7 @@ class AdaptiveLoss(nn.Module):
     def __init__(self, crit): super().__init__(); self.crit = crit
     def forward(self, output, target): return self.crit(output, target[:, None].expand_as(output).float())
 
-def accuracy_thresh_expand(y_pred:torch.Tensor, y_true:torch.Tensor, thresh:float=0.5, sigmoid:bool=True) -> torch.Tensor:
+def accuracy_thresh_expand(y_pred:torch.Tensor, y_true:torch.Tensor, thresh:float=0.5, sigmoid:bool=True):
     "`accuracy_thresh` with `y_true` (one label per item) expanded to `y_pred`'s shape first."
     return accuracy_thresh(y_pred, y_true[:, None].expand_as(y_pred), thresh, sigmoid)
 
@@ -229,20 +229,24 @@ class GANModule(nn.Module):
         self.gen_mode = not self.gen_mode if gen_mode is None else gen_mode
 
 class GANLoss(nn.Module):
-    "The loss of `gan_model`'s mode: `gen_loss_func(critic(fake), fake, target)` or `crit_loss_func(real_pred, fake_pred)`."
+    "The loss of `gan_model`'s mode: `gen_loss_func(critic(fake), fake, target)` or `crit_loss_func(real, fake)`."
     def __init__(self, gen_loss_func, crit_loss_func, gan_model:GANModule):
-        super().__init__(); self.gen_loss_func, self.crit_loss_func, self.gan_model = gen_loss_func, crit_loss_func, gan_model
+        super().__init__()
+        self.gen_loss_func, self.crit_loss_func, self.gan_model = gen_loss_func, crit_loss_func, gan_model
     def forward(self, output, target):
         gan = self.gan_model
         if gan.gen_mode: return self.gen_loss_func(gan.critic(output), output, target)
-        with torch.no_grad(): fake = gan.generator(target)   # critic mode: output = critic(real), target = the generator's input
+        # critic mode: output = critic(real pictures), target = the generator's input
+        with torch.no_grad(): fake = gan.generator(target)
         return self.crit_loss_func(output, gan.critic(fake))
 
 def _gen_loss(fake_pred, output, target, loss_gen, loss_crit, weights_gen):
-    return weights_gen[0] * loss_crit(fake_pred, fake_pred.new_ones(len(fake_pred))) + weights_gen[1] * loss_gen(output, target)
+    real = fake_pred.new_ones(len(fake_pred))
+    return weights_gen[0] * loss_crit(fake_pred, real) + weights_gen[1] * loss_gen(output, target)
 
 def _crit_loss(real_pred, fake_pred, loss_crit):
-    return (loss_crit(real_pred, real_pred.new_ones(len(real_pred))) + loss_crit(fake_pred, fake_pred.new_zeros(len(fake_pred)))) / 2
+    real, fake = real_pred.new_ones(len(real_pred)), fake_pred.new_zeros(len(fake_pred))
+    return (loss_crit(real_pred, real) + loss_crit(fake_pred, fake)) / 2
 
 def gan_loss_from_func(loss_gen, loss_crit, weights_gen=None) -> tuple:
     "GAN losses from a generator loss and a critic (real = 1, fake = 0) loss: `weights_gen` weigh critic vs `loss_gen`."
@@ -257,14 +261,14 @@ class GANTrainer(Callback):
     "Alternate a `GANLearner` between critic and generator: optimiser, trainable half and batch roles per mode."
     order = -20
     def __init__(self, switch_eval:bool=False, clip:float=None, gen_first:bool=False, show_img:bool=True, n_img:int=4):
-        self.switch_eval, self.clip, self.gen_first, self.show_img, self.n_img = switch_eval, clip, gen_first, show_img, n_img
-        self.opt_gen = self.opt_crit = None
+        self.switch_eval, self.clip, self.gen_first = switch_eval, clip, gen_first
+        self.show_img, self.n_img, self.opt_gen, self.opt_crit = show_img, n_img, None, None
     def before_fit(self):
         gan, pg = self.learn.model, self.learn.opt.param_groups[-1]     # lr and wd as fit set them
         self.trainable = {id(p) for p in gan.parameters() if p.requires_grad}
-        self.opt_gen, self.opt_crit = (self._opt(o, m, pg) for o, m in ((self.opt_gen, gan.generator), (self.opt_crit, gan.critic)))
-        self.hist, self.imgs = [], []
-        if self.show_img: self.fixed = self.learn.data.one_batch('valid' if len(self.learn.data.valid_ds) else 'train')[0][:self.n_img]
+        self.opt_gen, self.opt_crit = self._opt(self.opt_gen, gan.generator, pg), self._opt(self.opt_crit, gan.critic, pg)
+        self.hist, self.imgs, data = [], [], self.learn.data
+        if self.show_img: self.fixed = data.one_batch('valid' if len(data.valid_ds) else 'train')[0][:self.n_img]
         self.switch(self.gen_first)
     def _opt(self, opt, m:nn.Module, pg:dict):
         if opt is None: return self.learn.opt_func(list(m.parameters()), lr=pg['lr'], weight_decay=pg['weight_decay'])
@@ -288,7 +292,7 @@ class GANTrainer(Callback):
         if not self.learn.training: return
         if self.clip is not None:
             for p in self.learn.model.critic.parameters(): p.data.clamp_(-self.clip, self.clip)
-        if not self.gen_mode: self.learn.xb, self.learn.yb = self.learn.yb, self.learn.xb   # the critic sees real pictures
+        if not self.gen_mode: self.learn.xb, self.learn.yb = self.learn.yb, self.learn.xb   # critic: real pictures
     def after_loss(self):
         if self.learn.training: self.hist.append((self.gen_mode, self.learn.loss.item()))
     def before_validate(self): self._set_mode(True)     # validation judges the generator
@@ -321,8 +325,9 @@ class FixedGANSwitcher(Callback):
         if self.n == (self.n_gen if t.gen_mode else self.n_crit): t.switch(); self.n = 0
 
 class AdaptiveGANSwitcher(Callback):
-    "Change sides after a batch whose loss is below the side's threshold (`gen_thresh`, `critic_thresh`; None: every batch)."
-    def __init__(self, gen_thresh:float=None, critic_thresh:float=None): self.gen_thresh, self.critic_thresh = gen_thresh, critic_thresh
+    "Change sides after a batch whose loss is below that side's `gen_thresh` or `critic_thresh` (None: every batch)."
+    def __init__(self, gen_thresh:float=None, critic_thresh:float=None):
+        self.gen_thresh, self.critic_thresh = gen_thresh, critic_thresh
     def after_batch(self):
         if not self.learn.training: return
         t = self.learn.gan_trainer; thresh = self.gen_thresh if t.gen_mode else self.critic_thresh
@@ -340,7 +345,7 @@ class GANDiscriminativeLR(Callback):
 
 # %% ../nbs/11_gan.ipynb #b5700434
 class GANLearner(Learner):
-    "A `Learner` for a GAN: a `GANModule` model, a `GANLoss`, a `GANTrainer` and a `switcher` (default: 5 critic batches, 1 generator)."
+    "A `Learner` for a GAN: `GANModule`, `GANLoss`, `GANTrainer` and a `switcher` (default: 5 critic, 1 generator batch)."
     def __init__(self, data, generator:nn.Module, critic:nn.Module, gen_loss_func, crit_loss_func, switcher=None,
                  gen_first:bool=False, switch_eval:bool=True, show_img:bool=True, clip:float=None, **learn_kwargs):
         gan = GANModule(generator, critic)
@@ -351,18 +356,18 @@ class GANLearner(Learner):
 
     @classmethod
     def from_learners(cls, learn_gen:Learner, learn_crit:Learner, switcher=None, weights_gen=None, **learn_kwargs):
-        "A GAN of `learn_gen`'s data and model (its loss: the pixel loss) and `learn_crit`'s model (its loss: real vs fake)."
+        "A GAN of `learn_gen`'s data and model (pixel loss) and `learn_crit`'s model (real-or-fake loss)."
         losses = gan_loss_from_func(learn_gen.loss_func, learn_crit.loss_func, weights_gen)
         return cls(learn_gen.data, learn_gen.model, learn_crit.model, *losses, switcher=switcher, **learn_kwargs)
 
     @classmethod
     def wgan(cls, data, generator:nn.Module, critic:nn.Module, switcher=None, clip:float=0.01, **learn_kwargs):
         "A Wasserstein GAN: unbounded critic scores, loss `mean(fake) - mean(real)`, weights clipped to ±`clip`."
-        return cls(data, generator, critic, _wgan_gen_loss, _wgan_crit_loss, switcher=switcher, clip=clip, **learn_kwargs)
+        return cls(data, generator, critic, _wgan_gen_loss, _wgan_crit_loss, switcher, clip=clip, **learn_kwargs)
 
 # %% ../nbs/11_gan.ipynb #a1c0e004
 def save_preds(learn:Learner, dest:Path, ds_type:str='train') -> Path:
-    "Write the outputs of `learn.model` on the `ds_type` pictures into `dest` as PNGs, replacing what was there (atomically)."
+    "Write `learn.model`'s outputs on the `ds_type` pictures into `dest` as PNGs, atomically replacing what was there."
     tmp = dest.with_name(dest.name + '.tmp'); shutil.rmtree(tmp, ignore_errors=True); tmp.mkdir(parents=True)
     learn.model.eval(); i = 0
     with torch.no_grad():
@@ -400,11 +405,11 @@ def basic_critic(in_size:int, n_channels:int, n_features:int=64, n_extra_layers:
     while size > 4: layers.append(_gan_conv(nf, nf * 2, 4, 2, norm='batch', leaky=0.2)); nf *= 2; size //= 2
     return nn.Sequential(*layers, nn.Conv2d(nf, 1, 4, bias=False), nn.Flatten())
 
-def basic_generator(in_size:int, n_channels:int, noise_sz:int=100, n_features:int=64, n_extra_layers:int=0) -> nn.Sequential:
+def basic_generator(in_size:int, n_channels:int, noise_sz:int=100, n_features:int=64, n_extra_layers:int=0):
     "A DCGAN generator from noise (bs, `noise_sz`) to `n_channels` x `in_size` x `in_size` images in [0, 1]."
-    nf = n_features // 2 * in_size // 4
-    layers = [nn.Flatten(), nn.Unflatten(1, (noise_sz, 1, 1)), _gan_conv(noise_sz, nf, 4, 1, 0, norm='batch', transpose=True)]
+    up, nf = partial(_gan_conv, norm='batch', transpose=True), n_features // 2 * in_size // 4
+    layers = [nn.Flatten(), nn.Unflatten(1, (noise_sz, 1, 1)), up(noise_sz, nf, 4, 1, 0)]   # 1x1 -> 4x4
     size = 4
-    while size < in_size // 2: layers.append(_gan_conv(nf, nf // 2, 4, 2, norm='batch', transpose=True)); nf //= 2; size *= 2
-    layers += [_gan_conv(nf, nf, norm='batch', transpose=True) for _ in range(n_extra_layers)]
+    while size < in_size // 2: layers.append(up(nf, nf // 2, 4, 2)); nf //= 2; size *= 2
+    layers += [up(nf, nf) for _ in range(n_extra_layers)]
     return nn.Sequential(*layers, nn.ConvTranspose2d(nf, n_channels, 4, 2, 1, bias=False), nn.Sigmoid())
