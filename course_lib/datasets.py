@@ -198,13 +198,27 @@ def make_standin(url:str) -> Path:
     return dest
 
 # %% ../nbs/01_datasets.ipynb #f6f15b7a
+def _unpacked(folder:Path) -> bool:
+    "A dataset is there: `folder` is a folder with something in it (an empty one is where a dataset should go)."
+    if folder.exists() and not folder.is_dir(): raise DownloadError(f"{folder} is a file where the dataset's folder should be: move it")
+    return folder.is_dir() and any(folder.iterdir())
+
+def _copy_standin(url:str, folder:Path) -> Path:
+    "The stand-in of `url`, copied (atomically) to `folder` unless a dataset is there already."
+    if _unpacked(folder): return folder
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f'.{folder.name}.'))
+    try: shutil.copytree(make_standin(url), tmp, dirs_exist_ok=True); os.replace(tmp, folder)
+    finally: shutil.rmtree(tmp, ignore_errors=True)
+    return folder
+
 def untar_data(url:str, dest=None, force_download:bool=False) -> Path:
-    "Download and unpack `url` (or, at tiny size, generate its stand-in); returns the dataset's folder."
-    if get_size() == 'tiny' and (url in STANDINS or url in STANDIN_MODULES): return make_standin(url)
-    name = url_name(url)
-    dest = Path(dest) if dest is not None else course_home()/'data'/name
+    "Download and unpack `url` into `dest/<name>` (`dest`: the parent folder, as in fastai; default `$COURSE_LIB_HOME/data`)."
+    folder = (Path(dest) if dest is not None else course_home()/'data')/url_name(url)
+    if get_size() == 'tiny' and (url in STANDINS or url in STANDIN_MODULES):
+        return make_standin(url) if dest is None else _copy_standin(url, folder)
     archive = course_home()/'archive'/url.rstrip('/').split('/')[-1]
-    if dest.exists() and not force_download: return dest
+    if _unpacked(folder) and not force_download: return folder
     size, md5 = KNOWN_ARCHIVES.get(url, (None, None))
     if force_download or not archive.exists():
         try: download_url(url, archive, size, md5)
@@ -212,8 +226,8 @@ def untar_data(url:str, dest=None, force_download:bool=False) -> Path:
             raise DownloadError(f"{e}\nTo fix: download {url} on a machine with internet and save it as {archive}; "
                                 f"or run offline at tiny size: COURSE_LIB_SIZE=tiny") from e
     else: _check(url, archive.stat().st_size, file_hash(archive) if md5 else None, size, md5)
-    if dest.exists(): shutil.rmtree(dest)
-    return extract_archive(archive, dest)
+    if folder.exists(): shutil.rmtree(folder)
+    return extract_archive(archive, folder)
 
 # %% ../nbs/01_datasets.ipynb #bb12a5a1
 IMAGE_EXTENSIONS = {'.jpg', '.jpeg', '.png', '.bmp', '.gif', '.tif', '.tiff', '.webp'}
