@@ -193,14 +193,20 @@ TabularProcessor.__call__ = _to_tensors
 _DATE_PARTS = ('Year', 'Month', 'Week', 'Day', 'Dayofweek', 'Dayofyear', 'Is_month_end', 'Is_month_start',
                'Is_quarter_end', 'Is_quarter_start', 'Is_year_end', 'Is_year_start')
 
+def _iso_week(dates:pd.Series) -> pd.Series:
+    "ISO week numbers: integers, or floats with NaN where a date is missing (as pandas gives the other parts)."
+    week = dates.dt.isocalendar().week
+    return week.astype(float if week.isna().any() else np.int64)
+
 def add_datepart(df:pd.DataFrame, field:str, prefix:str=None, drop:bool=True) -> pd.DataFrame:
     "Add the parts of date column `field` (Year ... Is_year_start, Elapsed) to `df`, in place; drop `field` unless told not to."
     _check_columns(df, [field], 'date column')
-    dates = pd.to_datetime(df[field])
+    try: dates = pd.to_datetime(df[field])
+    except (ValueError, TypeError) as e: raise ValueError(f"add_datepart: column {field!r} holds values that are not dates: {e}") from None
     prefix = field[:-4] if prefix is None and field.lower().endswith('date') else prefix or ''
     for n in _DATE_PARTS:
         attr = n.lower().replace('dayof', 'day_of_')                      # pandas' names: day_of_week, is_month_end ...
-        df[prefix + n] = dates.dt.isocalendar().week.astype(np.int64) if n == 'Week' else getattr(dates.dt, attr)
+        df[prefix + n] = _iso_week(dates) if n == 'Week' else getattr(dates.dt, attr)   # NaN for a missing date
     df[prefix + 'Elapsed'] = (dates - pd.Timestamp('1970-01-01')) // pd.Timedelta(seconds=1)
     if drop: del df[field]
     return df
