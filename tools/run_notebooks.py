@@ -155,9 +155,9 @@ def main(argv=None) -> int:
                 import jupyterlab_test
                 failed += jupyterlab_test.run_all(in_lab, jupyterlab_test.SHOTS); n += len(in_lab)
         if 'site' in args.passes:
-            import build_site, site_test
-            pages = build_site.build(nbs, build_site.DOCS)
-            failed += site_test.check(build_site.DOCS); n += len(pages)
+            import build_site
+            pages, site_failed = build_site.build_and_check(nbs, build_site.DOCS)
+            failed += site_failed; n += pages
     print(f"all passes: {time.perf_counter() - t0:.1f} s")
     for f in failed: print(f"FAILED  {f}")
     print(f"{n - len(failed)} passed, {len(failed)} failed")
