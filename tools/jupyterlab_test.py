@@ -1,18 +1,17 @@
 """Run lessons the way a learner does: JupyterLab from this environment, driven by headless Chromium (selenium).
 
 `python tools/jupyterlab_test.py 00 05 17`: starts JupyterLab on loopback with a random token over a copy of nbs/, and for
-each notebook named (or the start of its name) opens it, runs all cells, saves it (widget state included) and checks the
-saved file: every code cell executed, no error output; then that what a lesson shows rendered in the page: plots,
-training tables, and the widgets of `05` (ImageCleaner) and `17` (the reviewer). The saved notebooks are kept in
-`_executed/` for the site (`tools/build_site.py`), screenshots go to `--shots` (default `_screenshots/`). Prints a line
-per notebook and ends with `N passed, N failed`. Needs Debian's `chromium` and `chromium-driver`."""
+each notebook named (or the start of its name) opens it, runs all cells, saves it and checks the saved file: every code
+cell executed, no error output; then that what a lesson shows rendered in the page: plots, training tables, and the
+widgets of `05` (ImageCleaner) and `17` (the reviewer). Screenshots go to `--shots` (default `_screenshots/`). Prints a
+line per notebook and ends with `N passed, N failed`. Needs Debian's `chromium` and `chromium-driver`."""
 import argparse, json, os, secrets, shutil, socket, subprocess, sys, tempfile, time, urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 SHOTS = ROOT/'_screenshots'
 sys.path.insert(0, str(ROOT/'tools'))
-from run_notebooks import keep, select, source_sha  # noqa: E402
+from run_notebooks import select  # noqa: E402
 
 # What each lesson must show in the page, beyond "ran without an error": CSS selectors, each at least once.
 SHOWS = {
@@ -23,13 +22,9 @@ SHOWS = {
 DEFAULT_SHOWS = {'a plot': '.jp-OutputArea-output img'}
 
 def learner_env() -> dict:
-    """The environment a learner has: none of the test runner's settings for matplotlib or torch's threads; JupyterLab's
-    settings of its own, which save the widgets' state with the notebook (what `Settings > Save Widget State` does)."""
+    "The environment a learner has: none of the test runner's settings for matplotlib or torch's threads."
     env = {k: v for k, v in os.environ.items() if k not in ('MPLBACKEND', 'OMP_NUM_THREADS', 'MKL_NUM_THREADS', 'IN_TEST')}
-    settings = Path(tempfile.mkdtemp(prefix='jupyterlab-settings-'))
-    widgets = settings/'@jupyter-widgets'/'jupyterlab-manager'
-    widgets.mkdir(parents=True); (widgets/'plugin.jupyterlab-settings').write_text('{"saveState": true}')
-    return dict(env, JUPYTER_RUNTIME_DIR=tempfile.mkdtemp(prefix='jupyter-runtime-'), JUPYTERLAB_SETTINGS_DIR=str(settings))
+    return dict(env, JUPYTER_RUNTIME_DIR=tempfile.mkdtemp(prefix='jupyter-runtime-'))
 
 def free_port() -> int:
     with socket.socket() as s: s.bind(('127.0.0.1', 0)); return s.getsockname()[1]
@@ -38,14 +33,13 @@ class Lab:
     "JupyterLab on loopback over `folder`, with a random token; `with Lab(folder) as lab: lab.url(...)`; stopped on exit."
     def __init__(self, folder:Path, timeout:float=60):
         self.folder, self.timeout, self.port, self.token = folder, timeout, free_port(), secrets.token_hex(16)
-        self.env = learner_env()
     def __enter__(self):
         jupyter = Path(sys.executable).parent/'jupyter'
         self.log = open(self.folder.parent/'jupyterlab.log', 'w')
         self.proc = subprocess.Popen([str(jupyter), 'lab', '--no-browser', '--ip=127.0.0.1', f'--port={self.port}',
                                       f'--IdentityProvider.token={self.token}', f'--ServerApp.root_dir={self.folder}',
                                       '--LabApp.expose_app_in_browser=True', *(['--allow-root'] if os.geteuid() == 0 else [])],
-                                     stdout=self.log, stderr=subprocess.STDOUT, env=self.env)
+                                     stdout=self.log, stderr=subprocess.STDOUT, env=learner_env())
         end = time.monotonic() + self.timeout
         while time.monotonic() < end:
             if self.proc.poll() is not None: raise RuntimeError(f"JupyterLab exited: {self.log_tail()}")
@@ -68,17 +62,14 @@ class Lab:
         self.log.close()
 
 def browser():
-    """Headless Debian Chromium through its own chromedriver, with no background network traffic and no name resolved
-    but loopback's; its console is kept (`driver.get_log('browser')`)."""
+    "Headless Debian Chromium through its own chromedriver, with no background network traffic."
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
     opts = webdriver.ChromeOptions()
     opts.binary_location = shutil.which('chromium') or '/usr/bin/chromium'
     for a in ('--headless=new', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--window-size=1400,1000',
               '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run',
-              '--disable-quic', '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1',
-              f'--user-data-dir={tempfile.mkdtemp(prefix="chromium-")}'): opts.add_argument(a)
-    opts.set_capability('goog:loggingPrefs', {'browser': 'ALL'})
+              '--disable-quic', f'--user-data-dir={tempfile.mkdtemp(prefix="chromium-")}'): opts.add_argument(a)
     return webdriver.Chrome(service=Service(shutil.which('chromedriver') or '/usr/bin/chromedriver'), options=opts)
 
 RUN_STATE = """const app = window.jupyterapp; if (!app) return 'no app';
@@ -107,9 +98,8 @@ def problems(saved:dict) -> list:
 
 def run_lesson(driver, lab:Lab, nb:Path, shots:Path, timeout:float) -> tuple:
     "Open, Run All, save and check one notebook: (ok, seconds, what failed)."
-    import nbformat
     from selenium.webdriver.common.by import By
-    t, sha = time.perf_counter(), source_sha(nb); driver.get(lab.url(nb.name))
+    t = time.perf_counter(); driver.get(lab.url(nb.name))
     wait_for(driver, lambda s: s == 'idle', f"{nb.name}: kernel start", 90)
     driver.execute_script("window.jupyterapp.commands.execute('notebook:run-all-cells')")
     time.sleep(2)
@@ -118,11 +108,9 @@ def run_lesson(driver, lab:Lab, nb:Path, shots:Path, timeout:float) -> tuple:
     driver.execute_script("return window.jupyterapp.commands.execute('docmanager:save')")
     time.sleep(2)
     secs = time.perf_counter() - t
-    saved = nbformat.read(lab.folder/nb.name, as_version=4)
-    found = problems(saved)
+    found = problems(json.loads((lab.folder/nb.name).read_text()))
     for what, css in SHOWS.get(nb.stem, DEFAULT_SHOWS).items():
         if not driver.find_elements(By.CSS_SELECTOR, css): found.append(f"no {what} in the page ({css})")
-    keep(saved, sha, nb.name, secs, not found, 'JupyterLab (Run All in headless Chromium)', lab.env)
     shots.mkdir(parents=True, exist_ok=True)
     driver.save_screenshot(str(shots/f'{nb.stem}.png'))
     for what, css in SHOWS.get(nb.stem, {}).items():   # and the widget itself, scrolled into view
