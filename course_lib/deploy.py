@@ -7,7 +7,8 @@ __all__ = ['dataset_fingerprint', 'input_stats', 'library_versions', 'lineage', 
            'production', 'promote', 'rollback', 'load_version', 'list_versions', 'ApiError', 'decode_upload',
            'latency_summary', 'Monitor', 'ModelService', 'upload_bytes', 'predict_endpoint', 'reload_endpoint',
            'create_app', 'BackgroundServer', 'http_request', 'encode_multipart', 'SLA', 'load_test',
-           'probe_availability', 'promote_if_better', 'serve', 'serve_parser', 'check_registry', 'serve_cli']
+           'probe_availability', 'promote_if_better', 'serve', 'serve_parser', 'check_registry', 'serve_cli',
+           'rank_distrib', 'num_distrib', 'setup_distrib', 'teardown_distrib', 'DistributedTrainer', 'launch']
 
 # %% ../nbs/15_deploy.ipynb #ddeeafcd
 import argparse, contextlib, hashlib, hmac, http.client, io, ipaddress, json, logging, math, os, platform, re, shutil
@@ -209,17 +210,20 @@ class ApiError(Exception):
     "An error the API answers with HTTP `status` and a JSON `{'error': msg}`."
     def __init__(self, status:int, msg:str): super().__init__(msg); self.status, self.msg = status, msg
 
-def decode_upload(body:bytes, max_pixels:int=4096 * 4096) -> tv_tensors.Image:
-    "Decode an uploaded image to a uint8 RGB tensor as `ImageList.open` does; `ApiError` if it is not one."
-    if not body: raise ApiError(400, "the body is empty: send the image's bytes")
+def decode_upload(body:bytes, max_pixels:int=4096 * 4096, source:str='the upload') -> tv_tensors.Image:
+    "Decode an uploaded image to a uint8 RGB tensor as `ImageList.open` does; `ApiError` naming `source` if it is not one."
+    if not body: raise ApiError(400, f"{source} is empty: send the image's bytes")
     try:
-        with Image.open(io.BytesIO(body)) as im: w, h = im.size          # the header only
+        with Image.open(io.BytesIO(body)) as im: (w, h), fmt = im.size, im.format     # the header only
     except Image.DecompressionBombError as e: raise ApiError(413, str(e)) from None
-    except (OSError, ValueError) as e:
-        raise ApiError(422, f"the upload is not an image we can read ({type(e).__name__}: {e})") from None
+    except (OSError, ValueError):
+        raise ApiError(422, f"{source} is not an image we can read: expected a whole PNG, JPEG, GIF or WebP file "
+                            f"({len(body):,} bytes starting {body[:8]!r})") from None
     if w * h > max_pixels: raise ApiError(413, f"the image is {w}x{h} = {w * h:,} pixels; the limit is {max_pixels:,}")
     try: return tv_tensors.Image(decode_image(torch.frombuffer(bytearray(body), dtype=torch.uint8), mode=ImageReadMode.RGB))
-    except RuntimeError as e: raise ApiError(422, f"the image could not be decoded ({e})") from None
+    except RuntimeError:   # torchvision's message names its C++ source file, which tells the client nothing
+        raise ApiError(422, f"{source} is an incomplete or damaged {fmt} image: its header says {w}x{h} pixels, but its "
+                            f"pixel data ({len(body):,} bytes in all) does not decode; send the whole file") from None
 
 # %% ../nbs/15_deploy.ipynb #5a0dd4e0
 def latency_summary(ms) -> dict:
@@ -289,14 +293,15 @@ async def _form_file(headers, body:bytes) -> bytes:
 
 _IMAGE_TYPES = ('image/png', 'image/jpeg', 'image/gif', 'image/webp')
 
-async def upload_bytes(request, max_bytes:int) -> bytes:
-    "The image bytes of a request: the raw body (an image content type) or the `file` field of multipart/form-data."
+async def upload_bytes(request, max_bytes:int) -> tuple:
+    "The image bytes of a request and where they were: the raw body (an image content type) or the `file` field of a form."
     ctype = request.headers.get('content-type', '').split(';')[0].strip().lower()
     if ctype not in _IMAGE_TYPES + ('multipart/form-data',):
         raise ApiError(415, f"content type {ctype or 'missing'!r}: send an image ({', '.join(_IMAGE_TYPES)}) as the body, "
                             "or as the field 'file' of multipart/form-data")
     body = await _read_body(request, max_bytes)
-    return await _form_file(request.headers, body) if ctype == 'multipart/form-data' else body
+    if ctype == 'multipart/form-data': return await _form_file(request.headers, body), "the form field 'file'"
+    return body, 'the request body'
 
 # %% ../nbs/15_deploy.ipynb #71caa1cc
 _log = logging.getLogger(__name__)
@@ -306,7 +311,8 @@ def predict_endpoint(svc:ModelService, max_bytes:int, max_pixels:int):
     async def predict(request):
         t, status, out = time.perf_counter(), 500, None
         try:
-            im = decode_upload(await upload_bytes(request, max_bytes), max_pixels)
+            body, source = await upload_bytes(request, max_bytes)
+            im = decode_upload(body, max_pixels, source)
             out = await run_in_threadpool(svc.predict, im); status = 200
             return JSONResponse(out)
         except ApiError as e: status = e.status; return JSONResponse({'error': e.msg}, e.status)
@@ -495,3 +501,158 @@ def serve_cli(argv:list=None):
     serve(args.registry, args.name, args.host, args.port)
 
 if __name__ == '__main__' and '__file__' in globals(): serve_cli()   # `python -m course_lib.deploy`, not a notebook
+
+# %% ../nbs/15_deploy.ipynb #29be08d2
+import contextlib, os, tempfile, uuid
+from pathlib import Path
+
+import torch
+import torch.distributed as dist
+import torch.nn as nn
+from fastcore.basics import patch
+from torch.distributed.elastic.multiprocessing import DefaultLogsSpecs, Std
+from torch.distributed.elastic.multiprocessing.errors import ChildFailedError, record
+from torch.distributed.launcher.api import LaunchConfig, elastic_launch
+from torch.nn.parallel import DistributedDataParallel
+from torch.utils.data import DataLoader, DistributedSampler
+
+from .data import DeviceDataLoader
+from .learner import Callback, Learner, LRFinder, export as _export, save as _save
+
+# %% ../nbs/15_deploy.ipynb #99a5dd62
+def rank_distrib() -> int:
+    "This process's rank in the distributed run (0 when there is none)."
+    return dist.get_rank() if dist.is_initialized() else int(os.environ.get('RANK', 0))
+
+def num_distrib() -> int:
+    "How many processes the distributed run has (1 when there is none)."
+    return dist.get_world_size() if dist.is_initialized() else int(os.environ.get('WORLD_SIZE', 1))
+
+def setup_distrib(gpu:int=None) -> torch.device:
+    "This process's device; joins the process group that `torchrun` or `launch` set up (NCCL on GPUs, gloo on CPUs)."
+    dev = torch.device('cuda', int(os.environ.get('LOCAL_RANK', 0)) if gpu is None else gpu) \
+          if torch.cuda.is_available() else torch.device('cpu')
+    if dev.type == 'cuda': torch.cuda.set_device(dev)
+    if 'RANK' in os.environ and not dist.is_initialized():
+        dist.init_process_group('nccl' if dev.type == 'cuda' else 'gloo', device_id=dev if dev.type == 'cuda' else None)
+    return dev
+
+def teardown_distrib():
+    "Leave the process group (every rank calls it), if this process is in one."
+    if dist.is_initialized(): dist.destroy_process_group()
+
+# %% ../nbs/15_deploy.ipynb #85b78c6c
+def _shard(dl:DeviceDataLoader, sampler) -> DeviceDataLoader:
+    d = dl.dl
+    return DeviceDataLoader(DataLoader(d.dataset, d.batch_size, sampler=sampler, num_workers=d.num_workers,
+                                       collate_fn=d.collate_fn, pin_memory=d.pin_memory, drop_last=d.drop_last,
+                                       persistent_workers=d.persistent_workers), dl.device, dl.batch_tfms)
+
+class DistributedTrainer(Callback):
+    "During `fit`: the model in DDP, each rank its share of the data, validation results over all of it."
+    order = -20   # before the Recorder reads the validation results
+    def __init__(self, shuffle:bool=True): self.shuffle = shuffle
+    def before_fit(self):
+        l, data, on = self.learn, self.learn.data, dist.is_initialized()
+        if on and any(isinstance(cb, LRFinder) for cb in l.callbacks):
+            raise RuntimeError("lr_find is not distributed: run learn.lr_find() in one process (without torchrun or "
+                               "launch), then train on all of them with the learning rate it suggests")
+        seed = torch.randint(2**31, ()).to(l.device)
+        if on: dist.broadcast(seed, 0)                                       # one order for every rank
+        self.dls = data.train_dl, data.valid_dl
+        self.sampler = DistributedSampler(data.train_ds, num_distrib(), rank_distrib(), self.shuffle, int(seed))
+        data.train_dl = _shard(data.train_dl, self.sampler)
+        data.valid_dl = _shard(data.valid_dl, range(rank_distrib(), len(data.valid_ds), num_distrib()))
+        if on: l.model = DistributedDataParallel(l.model, device_ids=[l.device] if l.device.type == 'cuda' else None)
+    def before_epoch(self): self.sampler.set_epoch(self.learn.epoch)
+    def after_validate(self):   # means over this rank's items -> sums over every rank's -> means over all
+        if not dist.is_initialized(): return
+        n = len(self.learn.data.valid_dl.dl.sampler)
+        t = torch.tensor([v * n if n else 0. for v in self.learn.val_stats] + [n], dtype=torch.float64, device=self.learn.device)
+        dist.all_reduce(t); self.learn.val_stats = (t[:-1] / t[-1]).tolist()
+    def after_fit(self):
+        l = self.learn
+        if isinstance(l.model, DistributedDataParallel): l.model = l.model.module
+        if hasattr(self, 'dls'): (l.data.train_dl, l.data.valid_dl), self.dls = self.dls, None; del self.dls
+
+# %% ../nbs/15_deploy.ipynb #e0cd262a
+@patch
+def to_distributed(self:Learner, cuda_id:int=None, sync_bn:bool=False, shuffle:bool=True) -> Learner:
+    "Train on every process of a `torchrun`/`launch` run: DDP, a share of the data each, output and files from rank 0."
+    dev = setup_distrib(cuda_id)
+    if not dist.is_initialized(): print("to_distributed: not started by torchrun or launch, so training in this one process")
+    elif sync_bn:
+        if dev.type != 'cuda': raise ValueError("to_distributed(sync_bn=True) needs CUDA GPUs (torch's SyncBatchNorm); "
+                                                "on CPUs batch norm uses each process's own statistics: sync_bn=False")
+        self.model = nn.SyncBatchNorm.convert_sync_batchnorm(self.model)
+    if dev.type == 'cuda':
+        self.device = dev; self.model.to(dev)
+        for dl in self.data.dls: dl.device = dev
+    self.show_progress = self.show_progress and rank_distrib() == 0
+    if not any(isinstance(cb, DistributedTrainer) for cb in self.callbacks): self.add_cb(DistributedTrainer(shuffle))
+    return self
+
+# %% ../nbs/15_deploy.ipynb #795bee55
+@contextlib.contextmanager
+def _unwrapped(learn:Learner):
+    model = learn.model
+    if isinstance(model, DistributedDataParallel): learn.model = model.module
+    try: yield
+    finally: learn.model = model
+
+def _on_rank0(write, learn:Learner, *args):
+    "`write(learn, *args)` on rank 0 alone, the other ranks waiting; rank 0's error raised on every rank."
+    if not dist.is_initialized(): return write(learn, *args)
+    out, err = None, [None]
+    if dist.get_rank() == 0:
+        try:
+            with _unwrapped(learn): out = write(learn, *args)
+        except Exception as e: err[0] = f"{type(e).__name__}: {e}"
+    dist.broadcast_object_list(err, 0)
+    if err[0]: raise RuntimeError(f"rank 0 could not write: {err[0]}")
+    return out
+
+@patch
+def save(self:Learner, name:str, with_opt:bool=True) -> Path:
+    "Save the weights (and optimiser state) to `path/model_dir/name.pth`, atomically; in a distributed run, by rank 0."
+    return _on_rank0(_save, self, name, with_opt)
+
+@patch
+def export(self:Learner, fname:str='export.pth') -> Path:
+    "Save what inference needs to `path/fname`, atomically; in a distributed run, by rank 0."
+    return _on_rank0(_export, self, fname)
+
+# %% ../nbs/15_deploy.ipynb #5ec5d251
+@record
+def _run(fn, kwargs:dict):
+    try: return fn(**kwargs)
+    finally: teardown_distrib()
+
+@contextlib.contextmanager
+def _environ(**values):
+    old = {k: os.environ.get(k) for k in values}; os.environ.update(values)
+    try: yield
+    finally:
+        for k, v in old.items():
+            if v is None: del os.environ[k]
+            else: os.environ[k] = v
+
+def _show_output(logs:Path, nprocs:int):
+    for r in range(nprocs):
+        text = ''.join(f.read_text() for f in logs.glob(f'*/attempt_*/{r}/stdout.log'))
+        if text: print(text if r == 0 else ''.join(f'[rank {r}] {l}' for l in text.splitlines(True)), end='')
+
+def launch(fn, nprocs:int=2, threads:int=1, **kwargs) -> list:
+    "Run `fn(**kwargs)` in `nprocs` processes of one distributed run, as `torchrun` would; what each returned, by rank."
+    if fn.__module__ == '__main__':
+        raise ValueError(f"launch: {fn.__qualname__} is defined in this notebook or script; the processes can only run "
+                         "a function they import: put it in a .py file and import it from there")
+    with tempfile.TemporaryDirectory() as logs, _environ(OMP_NUM_THREADS=str(threads)):
+        cfg = LaunchConfig(min_nodes=1, max_nodes=1, nproc_per_node=nprocs, run_id=uuid.uuid4().hex, max_restarts=0,
+                           rdzv_backend='c10d', rdzv_endpoint='127.0.0.1:0',
+                           logs_specs=DefaultLogsSpecs(log_dir=logs, redirects=Std.ALL))
+        try: res = elastic_launch(cfg, _run)(fn, kwargs)
+        except ChildFailedError as e:
+            rank, f = min(e.failures.items()); raise RuntimeError(f"launch: rank {rank} failed: {f.message}") from None
+        finally: _show_output(Path(logs), nprocs)
+    return [res[r] for r in range(nprocs)]
