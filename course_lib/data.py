@@ -176,11 +176,11 @@ class ItemList:
         return cls(items, path, inner_df=df.reset_index(drop=True), **kwargs)
 
     @classmethod
-    def from_csv(cls, path, csv_name, cols=0, folder=None, suffix:str='', header='infer', **kwargs):
+    def from_csv(cls, path, csv_name, cols=0, folder=None, suffix:str='', header='infer', delimiter=None, **kwargs):
         "Items from a CSV file in `path`, as `from_df`."
         csv = Path(path)/csv_name
         if not csv.exists(): raise FileNotFoundError(f"no CSV file {csv}")
-        return cls.from_df(pd.read_csv(csv, header=header), path, cols, folder, suffix, **kwargs)
+        return cls.from_df(pd.read_csv(csv, header=header, delimiter=delimiter), path, cols, folder, suffix, **kwargs)
     extensions = None
 
 def _column(df, col):
@@ -194,19 +194,20 @@ def _column(df, col):
 
 READ_MODES = {'RGB': ImageReadMode.RGB, 'L': ImageReadMode.GRAY, 'RGBA': ImageReadMode.RGB_ALPHA}   # PIL's names
 
-def _read_mode(convert_mode:str) -> ImageReadMode:
-    if convert_mode not in READ_MODES: raise ValueError(f"convert_mode={convert_mode!r}: expected one of {list(READ_MODES)}")
-    return READ_MODES[convert_mode]
+def _named(table:dict, arg:str, value):
+    "`table[value]`, or an error that names the argument `arg` and the values it takes."
+    if value not in table: raise ValueError(f"{arg}={value!r}: expected one of {list(table)}")
+    return table[value]
 
 class ImageList(ItemList):
     "An `ItemList` of image files, opened as uint8 tensors: RGB, or one grey channel with `convert_mode='L'`."
     extensions = IMAGE_EXTENSIONS
     def __init__(self, items, path='.', inner_df=None, idx=None, convert_mode:str='RGB'):
-        super().__init__(items, path, inner_df, idx); _read_mode(convert_mode); self.convert_mode = convert_mode
+        super().__init__(items, path, inner_df, idx); _named(READ_MODES, 'convert_mode', convert_mode); self.convert_mode = convert_mode
     def new(self, idx) -> 'ImageList':
         il = super().new(idx); il.convert_mode = self.convert_mode; return il
     def open(self, fn):
-        try: return decode_image(str(fn), mode=_read_mode(self.convert_mode))
+        try: return decode_image(str(fn), mode=_named(READ_MODES, 'convert_mode', self.convert_mode))
         except (RuntimeError, OSError) as e:
             raise ValueError(f"cannot read image {fn} ({e}); verify_images({Path(fn).parent}) finds broken files") from e
 
@@ -217,11 +218,9 @@ class Image:
     shape = property(lambda self: tuple(self.data.shape))
     size = property(lambda self: tuple(self.data.shape[-2:]))
     def __repr__(self): return f"{type(self).__name__} {self.shape}"
-    def show(self, ax=None, figsize=(3, 3), title=None, y=None, **kwargs):
-        "Show the image on `ax` (or a new figure), with `y` (a mask, points, ...) drawn over it; returns the axis."
-        ax = show_image(self.data.clamp(0, 1), ax=ax, figsize=figsize, title=title, **kwargs)
-        if y is not None: y.show(ax=ax)
-        return ax
+    def show(self, ax=None, figsize=(3, 3), title=None, **kwargs):
+        "Show the image on `ax` (or a new figure); returns the axis."
+        return show_image(self.data.clamp(0, 1), ax=ax, figsize=figsize, title=title, **kwargs)
     def apply_tfms(self, tfms, size=None, padding_mode:str='zeros') -> 'Image':
         "A new image: `tfms` (a list of transforms, e.g. `get_transforms()[0]`) applied, resized to `size`."
         return type(self)(_pipeline(tfms or [], size, padding_mode)(tv_tensors.Image(self.data)).as_subclass(torch.Tensor))
@@ -435,9 +434,7 @@ def get_transforms(do_flip:bool=True, flip_vert:bool=False, max_rotate:float=10.
 
 PADDING_MODES = {'zeros': 'constant', 'reflection': 'reflect', 'border': 'edge'}   # fastai v1's names: torchvision's
 
-def _pad_mode(mode:str) -> str:
-    if mode not in PADDING_MODES: raise ValueError(f"padding_mode={mode!r}: expected one of {list(PADDING_MODES)}")
-    return PADDING_MODES[mode]
+def _pad_mode(mode:str) -> str: return _named(PADDING_MODES, 'padding_mode', mode)
 
 def rand_pad(padding:int, size:int, mode:str='reflection') -> list:
     "Pad by `padding` pixels (`mode`: 'reflection', 'zeros' or 'border'), then crop `size` at random: a random shift."
