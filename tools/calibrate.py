@@ -2,7 +2,9 @@
 
 `python tools/calibrate.py 05 11 --seeds 5 --threads 1 2 4` runs each lesson once per seed and thread count, each run in a
 fresh process at tiny size. A seed shift `s` adds `s` to every seed the lesson sets (`set_seed`, `np.random.seed`,
-`random.seed`, `torch.manual_seed`), stand-ins and tiny pretrained weights included: shift 0 is the lesson as CI runs it.
+`random.seed`, `torch.manual_seed`), stand-ins, tiny pretrained weights and the processes a lesson starts included (the
+shift is installed by a `sitecustomize` module that every Python process of the run imports): shift 0 is the lesson as CI
+runs it.
 Runs of one seed share a `COURSE_LIB_HOME`, so artefacts built under one thread count are used under the others.
 
 Every cell runs even after a failure. After each cell, both sides of every comparison in its `assert` statements are
@@ -47,13 +49,12 @@ def number(v):
     try: return round(float(v), 6)
     except (TypeError, ValueError, RuntimeError): return None
 
-def one_run(nb:Path, shift:int) -> list:
+def one_run(nb:Path) -> list:
     "Run `nb` in this process, cell by cell: a record per assertion and per cell that raised."
     from execnb.nbio import read_nb
     from execnb.shell import CaptureShell
     os.environ['IN_TEST'] = '1'; os.chdir(nb.parent)
     shell, records = CaptureShell(nb), []
-    shell.run(SHIFT_SEEDS.format(s=shift))
     for i, cell in enumerate(read_nb(nb).cells):
         code = cell.source
         if cell.cell_type != 'code' or directives(code) & SKIP_FLAGS or '#| eval: false' in code: continue
@@ -77,6 +78,8 @@ def calibrate(nbs:list, seeds:int, threads:list) -> dict:
     cores = os.cpu_count() or 1
     free, taking = threading.Semaphore(cores), threading.Lock()
     homes = {s: tempfile.mkdtemp(prefix=f'calibrate-seed{s}-') for s in range(seeds)}
+    shifters = {s: tempfile.mkdtemp(prefix=f'calibrate-shift{s}-') for s in range(seeds)}
+    for s, d in shifters.items(): Path(d, 'sitecustomize.py').write_text(SHIFT_SEEDS.format(s=s))
     runs = [(nb, s, t) for nb in nbs for t in threads for s in range(seeds)]   # runs on one thread pair up
     def go(run):
         nb, s, t = run; need = min(t, cores)
@@ -88,8 +91,9 @@ def calibrate(nbs:list, seeds:int, threads:list) -> dict:
     def one(nb, s, t):
         t0 = time.perf_counter()
         env = dict(os.environ, OMP_NUM_THREADS=str(t), MKL_NUM_THREADS=str(t), COURSE_LIB_SIZE='tiny',
-                   COURSE_LIB_HOME=homes[s], MPLBACKEND='Agg')
-        p = subprocess.run([sys.executable, __file__, '--one', str(nb), '--shift', str(s)], env=env, capture_output=True,
+                   COURSE_LIB_HOME=homes[s], MPLBACKEND='Agg',
+                   PYTHONPATH=os.pathsep.join(filter(None, [shifters[s], os.environ.get('PYTHONPATH')])))
+        p = subprocess.run([sys.executable, __file__, '--one', str(nb)], env=env, capture_output=True,
                            text=True)
         recs = json.loads(p.stdout.splitlines()[-1]) if p.returncode == 0 and p.stdout.strip() else \
                [dict(cell=-1, error=p.stderr[-500:])]
@@ -137,9 +141,9 @@ def main(argv=None) -> int:
     p.add_argument('--seeds', type=int, default=5, help='seed shifts 0 .. seeds-1 (default 5)')
     p.add_argument('--threads', type=int, nargs='+', default=[1, 2, 4], help='torch thread counts (default 1 2 4)')
     p.add_argument('--out', help='also write the table to this markdown file')
-    p.add_argument('--one', help=argparse.SUPPRESS); p.add_argument('--shift', type=int, default=0, help=argparse.SUPPRESS)
+    p.add_argument('--one', help=argparse.SUPPRESS)
     args = p.parse_args(argv)
-    if args.one: print(json.dumps(one_run(Path(args.one).resolve(), args.shift))); return 0
+    if args.one: print(json.dumps(one_run(Path(args.one).resolve()))); return 0
     results = calibrate(select(args.notebooks), args.seeds, args.threads)
     text = table(results); print(text)
     if args.out: Path(args.out).write_text(f"# Calibration\n\nMade by `python tools/calibrate.py {' '.join(argv or sys.argv[1:])}`."
