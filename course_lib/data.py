@@ -50,16 +50,22 @@ class DeviceDataLoader:
         for xb, yb in self.dl:
             defaults.threads.update()   # every few seconds: as many threads as other programs leave cores (00_core)
             xb, yb = to_device(xb, self.device), to_device(yb, self.device)
-            for t in self.batch_tfms: xb = t(xb)
-            yield xb, yb
+            yield self.transform(xb, yb)
+    def transform(self, xb, yb=None):
+        "A batch through `batch_tfms`: each transforms the inputs unless its `do_x` is False, the targets if its `do_y` is True."
+        for t in self.batch_tfms:
+            if getattr(t, 'do_x', True): xb = t(xb)
+            if yb is not None and getattr(t, 'do_y', False): yb = t(yb)
+        return xb, yb
 
 # %% ../nbs/02_data.ipynb #9f0eb588
 imagenet_stats = ([0.485, 0.456, 0.406], [0.229, 0.224, 0.225])
 
 class Normalize:
-    "Batch transform: `(x - mean) / std` per channel, as one multiply-add; `decode` undoes it."
-    def __init__(self, mean, std):
+    "Batch transform: `(x - mean) / std` per channel, as one multiply-add, of the inputs (`do_x`) and/or the targets (`do_y`, for\nimage targets); `decode` undoes it."
+    def __init__(self, mean, std, do_x:bool=True, do_y:bool=False):
         self.mean, self.std = torch.as_tensor(mean).float(), torch.as_tensor(std).float()
+        self.do_x, self.do_y = do_x, do_y
         self.scale, self.shift = 1 / self.std, -self.mean / self.std   # (x - m) / s == x * (1/s) + (-m/s)
     def _per_channel(self, x, *stats): return [s.to(x.device).view(1, -1, *[1] * (x.ndim - 2)) for s in stats]
     def __call__(self, x): scale, shift = self._per_channel(x, self.scale, self.shift); return torch.addcmul(shift, x, scale)
@@ -107,19 +113,20 @@ def _label_text(ds, y) -> str:
     yl = getattr(ds, 'y', None)
     return yl.reconstruct(y) if yl is not None else str(y.item() if isinstance(y, torch.Tensor) and y.numel() == 1 else y)
 
-def normalize(self:DataBunch, stats=None):
-    "Normalise every batch with `stats` (mean, std per channel), measured on a training batch if not given."
+def normalize(self:DataBunch, stats=None, do_x:bool=True, do_y:bool=False):
+    "Normalise every batch's inputs (and targets, `do_y`) with `stats` (mean, std per channel), else measured on a training batch."
     if stats is None:
         xb = next(iter(self.train_dl))[0]; dims = [0] + list(range(2, xb.ndim))
         stats = (xb.mean(dims).cpu(), xb.std(dims).cpu())
-    self.norm = Normalize(*stats)
+    self.norm = Normalize(*stats, do_x=do_x, do_y=do_y)
     for dl in self.dls: dl.batch_tfms = [t for t in dl.batch_tfms if not isinstance(t, Normalize)] + [self.norm]
     return self
 
 def one_batch(self:DataBunch, ds_type:str='train', denorm:bool=False):
     "One batch `(x, y)` from `ds_type`, as the model sees it (or `denorm`alised), on the CPU."
     xb, yb = next(iter(self.dl(ds_type)))
-    if denorm and self.norm is not None: xb = self.norm.decode(xb)
+    if denorm and self.norm is not None:
+        xb, yb = (self.norm.decode(b) if do else b for b, do in [(xb, self.norm.do_x), (yb, self.norm.do_y)])
     return to_device((xb, yb), 'cpu')
 
 def show_batch(self:DataBunch, rows:int=3, ds_type:str='train', figsize=None):
@@ -238,13 +245,16 @@ def get_image_files(folder, check_ext:bool=True, recurse:bool=False) -> list:
 
 # %% ../nbs/02_data.ipynb #38dcef15
 class ItemLists:
-    "A train and a valid `ItemList`: the result of a split, with the labelling methods."
-    def __init__(self, train:ItemList, valid:ItemList): self.train, self.valid = train, valid
+    "A train and a valid `ItemList` under `path`: the result of a split, with the labelling methods."
+    def __new__(cls, *args, **kwargs):   # the kind of item list decides: a TextList's are TextLists
+        train = args[1] if len(args) > 1 else kwargs.get('train')
+        return super().__new__(getattr(train, 'item_lists_cls', cls) if cls is ItemLists else cls)
+    def __init__(self, path, train:ItemList, valid:ItemList): self.path, self.train, self.valid = Path(path), train, valid
     def __repr__(self): return f"ItemLists\ntrain: {self.train}\nvalid: {self.valid}"
 
 def split_by_idxs(self:ItemList, train_idx, valid_idx) -> ItemLists:
     "Split by positions."
-    return ItemLists(self.new(train_idx), self.new(valid_idx))
+    return ItemLists(self.path, self.new(train_idx), self.new(valid_idx))
 
 def split_by_idx(self:ItemList, valid_idx) -> ItemLists:
     "The items at `valid_idx` are validation, the rest train."
@@ -484,7 +494,7 @@ LabelLists.databunch = databunch
 
 def save(self:DataBunch, file:str='data_save.pkl') -> Path:
     "Pickle the data sets (items, labels, vocabulary, transforms: not the loaders) to `path/file`, atomically."
-    norm = None if self.norm is None else (self.norm.mean, self.norm.std)
+    norm = None if self.norm is None else dict(stats=(self.norm.mean, self.norm.std), do_x=self.norm.do_x, do_y=self.norm.do_y)
     state = dict(cls=type(self), train=self.train_ds, valid=self.valid_ds, norm=norm,
                  test=None if self.test_dl is None else self.test_dl.dataset)
     p = self.path/file
@@ -500,7 +510,7 @@ def load_data(path, file:str='data_save.pkl', bs:int=64, **kwargs) -> DataBunch:
     with open(p, 'rb') as f: s = pickle.load(f)
     if not isinstance(s, dict) or 'cls' not in s: raise ValueError(f"{p} was not written by DataBunch.save")
     data = s['cls'].create(s['train'], s['valid'], s['test'], path=path, bs=bs, **kwargs)
-    return data.normalize(s['norm']) if s['norm'] is not None else data
+    return data.normalize(**s['norm']) if s['norm'] is not None else data
 
 # %% ../nbs/02_data.ipynb #51e091ac
 def _finish(lls:LabelLists, ds_tfms=None, size=None, bs:int=64, tfm_y:bool=False, **kwargs) -> ImageDataBunch:

@@ -105,7 +105,8 @@ _activations = {F.cross_entropy: partial(F.softmax, dim=-1), F.binary_cross_entr
 class Learner:
     "Train `model` on `data` with `opt_func`, `loss_func`, `metrics` and weight decay `wd`; saves under `path/model_dir`."
     def __init__(self, data:DataBunch, model:nn.Module, opt_func=None, loss_func=None, metrics=None, wd:float=1e-2,
-                 path=None, model_dir:str='models', callbacks=(), layer_groups=None, train_bn:bool=True, show_progress:bool=True):
+                 path=None, model_dir:str='models', callbacks=(), callback_fns=None, layer_groups=None, train_bn:bool=True,
+                 show_progress:bool=True):
         self.data, self.device = data, data.train_dl.device
         self.model = model.to(self.device)
         # torch's fused AdamW: one kernel for all parameters instead of a Python loop over them (CPU and CUDA)
@@ -117,6 +118,7 @@ class Learner:
         self.path, self.model_dir = Path(path or data.path), model_dir
         self.layer_groups = list(layer_groups or [self.model])
         self.recorder, self.callbacks = Recorder(), []
+        self.callback_fns = [callback_fns] if callable(callback_fns) else list(callback_fns or [])   # each makes a callback per fit
         for cb in [self.recorder, *callbacks]: self.add_cb(cb)
         self.opt, self.amp_dtype, self.scaler, self.training = None, None, None, False   # amp_dtype: see to_fp16/to_bf16
 
@@ -213,7 +215,8 @@ def fit(self:Learner, epochs:int, lr=None, wd:float=None, callbacks=(), start_ep
         raise ValueError(f"start_epoch={start_epoch} with epochs={epochs}: expected 0 <= start_epoch < epochs "
                          "(to resume after learn.load('{name}_{k}'), pass start_epoch=k+1)")
     self.create_opt(defaults.lr if lr is None else lr, wd)
-    self.n_epoch, self.start_epoch, added = epochs, start_epoch, [self.add_cb(cb) for cb in callbacks]
+    added = [self.add_cb(cb) for cb in [*(f(self) for f in self.callback_fns), *callbacks]]
+    self.n_epoch, self.start_epoch = epochs, start_epoch
     self.mbar, self.pbar = master_bar(range(start_epoch, epochs)) if self.show_progress else None, None
     try:
         self('before_fit')
@@ -348,7 +351,7 @@ def predict(self:Learner, item):
     x = ds.x.open(item) if isinstance(item, (str, Path)) else item
     x = ds.tfms(x) if ds.tfms is not None else x
     xb = x[None].to(self.device)
-    for t in self.data.valid_dl.batch_tfms: xb = t(xb)
+    xb, _ = self.data.valid_dl.transform(xb)
     self.model.eval()
     with torch.no_grad(): probs = self._activation()(self.model(xb).float())[0].cpu()
     if isinstance(ds.y, FloatList): return probs, probs, probs

@@ -251,7 +251,7 @@ def _split_by_idxs(self:TabularList, train_idx, valid_idx) -> ItemLists:
     processor.fit(self.inner_df.iloc[self.rows[np.asarray(train_idx, dtype=int)].numpy()])
     full = type(self)(self.items, self.path, self.inner_df, self.idx, processor.cat_names, processor.cont_names,
                       self.procs, processor, processor(self.inner_df))
-    return ItemLists(full.new(train_idx), full.new(valid_idx))
+    return ItemLists(full.path, full.new(train_idx), full.new(valid_idx))
 
 TabularList.open, TabularList.__getitem__, TabularList.split_by_idxs = _open, _getitem, _split_by_idxs
 

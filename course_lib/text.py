@@ -279,10 +279,6 @@ class TextList(ItemList):
         il = super().from_folder(path, extensions, recurse)
         return cls(il.items, path, vocab=vocab, **kwargs)
 
-    def split_by_idxs(self, train_idx, valid_idx) -> 'TextLists':
-        "Split by positions, then numericalize both parts with the training vocabulary."
-        return TextLists(self.new(train_idx), self.new(valid_idx))
-
 # %% ../nbs/07_text.ipynb #92761bf3
 def cross_entropy_flat(input:torch.Tensor, target:torch.Tensor, reduction:str='mean') -> torch.Tensor:
     "Cross-entropy over every position: `input` bs x seq_len x n_classes, `target` bs x seq_len."
@@ -298,9 +294,9 @@ class LMLabelList:
 
 class TextLists(ItemLists):
     "A train and a valid `TextList`, numericalized with the training vocabulary; label them, then `databunch()`."
-    def __init__(self, train:TextList, valid:TextList):
+    def __init__(self, path, train:TextList, valid:TextList):
         train.process(); valid.process(train.vocab)
-        super().__init__(train, valid)
+        super().__init__(path, train, valid)
     def label_for_lm(self) -> 'TextLabelLists':
         "Label for a language model: the target of every token is the next one."
         return self._label(lambda il: [0] * len(il), LMLabelList)
@@ -313,7 +309,7 @@ class TextLabelLists(LabelLists):
         return cls.create(self.train, self.valid, path=path or self.train.x.path, bs=bs, val_bs=val_bs, bptt=bptt,
                           device=device, **kwargs)
 
-TextList.label_lists_cls = TextLabelLists
+TextList.item_lists_cls, TextList.label_lists_cls = TextLists, TextLabelLists
 
 # %% ../nbs/07_text.ipynb #de05927d
 class LMDataLoader:
