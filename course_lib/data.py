@@ -4,13 +4,9 @@
 
 # %% auto #0
 __all__ = ['imagenet_stats', 'READ_MODES', 'PADDING_MODES', 'to_device', 'DeviceDataLoader', 'Normalize', 'DatasetType',
-           'DataBunch', 'normalize', 'one_batch', 'show_batch', 'ds_show', 'ItemList', 'ImageList', 'Image',
-           'open_image', 'get_image_files', 'ItemLists', 'split_by_idxs', 'split_by_idx', 'split_by_rand_pct',
-           'split_by_valid_func', 'split_by_folder', 'split_by_fname_file', 'split_none', 'split_from_df',
-           'filter_by_folder', 'CategoryList', 'MultiCategoryList', 'FloatList', 'LabelList', 'LabelLists',
-           'label_from_func', 'label_from_folder', 'label_from_re', 'label_from_df', 'label_from_list',
-           'get_transforms', 'rand_pad', 'PaddedTransform', 'transform', 'ImageDataBunch', 'databunch', 'save',
-           'load_data', 'from_folder', 'from_df', 'from_csv', 'from_name_re', 'from_name_func', 'from_lists']
+           'DataBunch', 'ds_show', 'ItemList', 'ImageList', 'Image', 'open_image', 'get_image_files', 'ItemLists',
+           'CategoryList', 'MultiCategoryList', 'FloatList', 'LabelList', 'LabelLists', 'get_transforms', 'rand_pad',
+           'PaddedTransform', 'ImageDataBunch', 'load_data']
 
 # %% ../nbs/02_data.ipynb #20fa8170
 import io, pickle, re
@@ -28,6 +24,7 @@ from torchvision import tv_tensors
 from torchvision.io import ImageReadMode, decode_image
 from torchvision.transforms import v2
 from torchvision.transforms.functional import to_pil_image
+from fastcore.basics import patch
 
 from .core import atomic_write, defaults, show_image
 from .datasets import IMAGE_EXTENSIONS, image_files
@@ -96,6 +93,7 @@ class DataBunch:
 
     train_ds = property(lambda self: self.train_dl.dataset)
     valid_ds = property(lambda self: self.valid_dl.dataset)
+    test_ds = property(lambda self: None if self.test_dl is None else self.test_dl.dataset)
     dls = property(lambda self: [dl for dl in (self.train_dl, self.valid_dl, self.test_dl) if dl is not None])
     classes = property(lambda self: getattr(getattr(self.train_ds, 'y', self.train_ds), 'classes', None))
     c = property(lambda self: len(self.classes) if self.classes is not None else getattr(getattr(self.train_ds, 'y', None), 'c', None))
@@ -113,6 +111,7 @@ def _label_text(ds, y) -> str:
     yl = getattr(ds, 'y', None)
     return yl.reconstruct(y) if yl is not None else str(y.item() if isinstance(y, torch.Tensor) and y.numel() == 1 else y)
 
+@patch
 def normalize(self:DataBunch, stats=None, do_x:bool=True, do_y:bool=False):
     "Normalise every batch's inputs (and targets, `do_y`) with `stats` (mean, std per channel), else measured on a training batch."
     if stats is None:
@@ -122,6 +121,7 @@ def normalize(self:DataBunch, stats=None, do_x:bool=True, do_y:bool=False):
     for dl in self.dls: dl.batch_tfms = [t for t in dl.batch_tfms if not isinstance(t, Normalize)] + [self.norm]
     return self
 
+@patch
 def one_batch(self:DataBunch, ds_type:str='train', denorm:bool=False):
     "One batch `(x, y)` from `ds_type`, as the model sees it (or `denorm`alised), on the CPU."
     xb, yb = next(iter(self.dl(ds_type)))
@@ -129,6 +129,7 @@ def one_batch(self:DataBunch, ds_type:str='train', denorm:bool=False):
         xb, yb = (self.norm.decode(b) if do else b for b, do in [(xb, self.norm.do_x), (yb, self.norm.do_y)])
     return to_device((xb, yb), 'cpu')
 
+@patch
 def show_batch(self:DataBunch, rows:int=3, ds_type:str='train', figsize=None):
     "Show `rows`×`rows` items of a batch with their labels."
     xb, yb = self.one_batch(ds_type, denorm=True); n = min(rows * rows, len(xb))
@@ -145,7 +146,7 @@ def ds_show(ds, x, y, ax):
     if hasattr(yl, 'show'): yl.show(x, y, ax)
     else: show_image(x.clamp(0, 1), ax=ax, title=_label_text(ds, y))
 
-DataBunch.normalize, DataBunch.one_batch, DataBunch.show_batch = normalize, one_batch, show_batch
+
 
 # %% ../nbs/02_data.ipynb #33ea5eff
 class ItemList:
@@ -252,15 +253,18 @@ class ItemLists:
     def __init__(self, path, train:ItemList, valid:ItemList): self.path, self.train, self.valid = Path(path), train, valid
     def __repr__(self): return f"ItemLists\ntrain: {self.train}\nvalid: {self.valid}"
 
+@patch
 def split_by_idxs(self:ItemList, train_idx, valid_idx) -> ItemLists:
     "Split by positions."
     return ItemLists(self.path, self.new(train_idx), self.new(valid_idx))
 
+@patch
 def split_by_idx(self:ItemList, valid_idx) -> ItemLists:
     "The items at `valid_idx` are validation, the rest train."
     valid = np.asarray(valid_idx, dtype=int)
     return self.split_by_idxs(np.setdiff1d(np.arange(len(self)), valid), valid)
 
+@patch
 def split_by_rand_pct(self:ItemList, valid_pct:float=0.2, seed:int=None) -> ItemLists:
     "A random `valid_pct` of the items is validation (`seed` repeats the draw)."
     if not 0 <= valid_pct < 1: raise ValueError(f"valid_pct={valid_pct}: expected a fraction in [0, 1)")
@@ -268,30 +272,34 @@ def split_by_rand_pct(self:ItemList, valid_pct:float=0.2, seed:int=None) -> Item
     perm = np.random.permutation(len(self)); cut = int(valid_pct * len(self))
     return self.split_by_idxs(np.sort(perm[cut:]), np.sort(perm[:cut]))
 
+@patch
 def split_by_valid_func(self:ItemList, func) -> ItemLists:
     "Items for which `func(item)` is true are validation."
     is_valid = np.array([bool(func(o)) for o in self.items], dtype=bool)
     return self.split_by_idxs(np.where(~is_valid)[0], np.where(is_valid)[0])
 
+@patch
 def split_by_folder(self:ItemList, train:str='train', valid:str='valid') -> ItemLists:
     "Split by the first folder under `path`: `train` or `valid` (items elsewhere, e.g. `test/`, are left out)."
     top = [Path(o).relative_to(self.path).parts[0] for o in self.items]
     if valid not in top: raise FileNotFoundError(f"split_by_folder: no items under {self.path/valid}")
     return self.split_by_idxs([i for i, t in enumerate(top) if t == train], [i for i, t in enumerate(top) if t == valid])
 
+@patch
 def split_by_fname_file(self:ItemList, fname:str, path=None) -> ItemLists:
     "The files named in the text file `fname` (one name per line) are validation."
     names = set(Path(path or self.path, fname).read_text().split())
     return self.split_by_valid_func(lambda o: Path(o).name in names)
 
+@patch
 def split_none(self:ItemList) -> ItemLists:
     "Everything is train; valid is empty."
     return self.split_by_idxs(np.arange(len(self)), [])
 
-for f in (split_by_idxs, split_by_idx, split_by_rand_pct, split_by_valid_func, split_by_folder, split_by_fname_file, split_none):
-    setattr(ItemList, f.__name__, f)
+
 
 # %% ../nbs/02_data.ipynb #7b94bccf
+@patch
 def split_from_df(self:ItemList, col=2) -> ItemLists:
     "Rows whose column `col` (a name or a position) is true are validation."
     df = self.inner_df
@@ -299,6 +307,7 @@ def split_from_df(self:ItemList, col=2) -> ItemLists:
     valid = df[_column(df, col)].to_numpy()[self.idx].astype(bool)
     return self.split_by_idxs(np.where(~valid)[0], np.where(valid)[0])
 
+@patch
 def filter_by_folder(self:ItemList, include=None, exclude=None) -> ItemList:
     "Keep the files whose first folder under `path` is in `include` (and not in `exclude`)."
     top = [Path(o).relative_to(self.path).parts[0] for o in self.items]
@@ -307,7 +316,7 @@ def filter_by_folder(self:ItemList, include=None, exclude=None) -> ItemList:
         raise FileNotFoundError(f"filter_by_folder: no files under {self.path} in {include} (folders: {sorted(set(top))})")
     return self.new(keep)
 
-ItemList.split_from_df, ItemList.filter_by_folder = split_from_df, filter_by_folder
+
 
 # %% ../nbs/02_data.ipynb #08d2458b
 class CategoryList:
@@ -379,6 +388,7 @@ class LabelLists:
         return self
 
 # %% ../nbs/02_data.ipynb #10ec3486
+@patch
 def _label(self:ItemLists, labels_of, label_cls=None, classes=None, **kwargs) -> LabelLists:
     "Label train and valid with `labels_of(item_list)`; valid uses train's classes (or the `classes` given)."
     tl, vl = labels_of(self.train), labels_of(self.valid)
@@ -392,14 +402,17 @@ def _label(self:ItemLists, labels_of, label_cls=None, classes=None, **kwargs) ->
     lls_cls = getattr(self.train, 'label_lists_cls', LabelLists)     # ... and the kind of `LabelLists` it makes
     return lls_cls(LabelList(self.train, ty), LabelList(self.valid, vy))
 
+@patch
 def label_from_func(self:ItemLists, func, label_cls=None, **kwargs) -> LabelLists:
     "The label of each item is `func(item)`."
     return self._label(lambda il: [func(o) for o in il.items], label_cls, **kwargs)
 
+@patch
 def label_from_folder(self:ItemLists, label_cls=None, **kwargs) -> LabelLists:
     "The label is the name of the item's parent folder (ImageNet style)."
     return self.label_from_func(lambda o: Path(o).parent.name, label_cls, **kwargs)
 
+@patch
 def label_from_re(self:ItemLists, pat:str, full_path:bool=False, label_cls=None, **kwargs) -> LabelLists:
     "The label is the first group of regex `pat` searched in the file name (or the full path)."
     pat = re.compile(pat)
@@ -410,6 +423,7 @@ def label_from_re(self:ItemLists, pat:str, full_path:bool=False, label_cls=None,
         return m.group(1)
     return self.label_from_func(label, label_cls, **kwargs)
 
+@patch
 def label_from_df(self:ItemLists, cols=1, label_delim:str=None, label_cls=None, **kwargs) -> LabelLists:
     "Labels from column(s) `cols` of the dataframe the items came from; `label_delim` splits multi-labels."
     df = self.train.inner_df
@@ -423,11 +437,12 @@ def label_from_df(self:ItemLists, cols=1, label_delim:str=None, label_cls=None, 
     if len(cols) > 1 and label_cls is None: label_cls = FloatList
     return self._label(labels, label_cls, **kwargs)
 
+@patch
 def label_from_list(self:ItemLists, labels, label_cls=None, **kwargs) -> LabelLists:
     "Labels given as a list in the same order as the items before the split."
     return self._label(lambda il: [labels[i] for i in il.idx], label_cls, **kwargs)
 
-for f in (_label, label_from_func, label_from_folder, label_from_re, label_from_df, label_from_list): setattr(ItemLists, f.__name__, f)
+
 
 # %% ../nbs/02_data.ipynb #3523f39c
 def get_transforms(do_flip:bool=True, flip_vert:bool=False, max_rotate:float=10., max_zoom:float=1.1,
@@ -470,6 +485,7 @@ def _pipeline(tfms, size, padding_mode:str='zeros'):
     sized = [] if size is None else [v2.Resize(size), v2.CenterCrop(size)] if isinstance(size, int) else [v2.Resize(size)]
     return v2.Compose(sized[:1] + [_filled(t, padding_mode) for t in tfms] + sized[1:] + [v2.ToDtype(torch.float32, scale=True)])
 
+@patch
 def transform(self:LabelLists, tfms=([], []), size=None, tfm_y:bool=False, padding_mode:str='zeros') -> LabelLists:
     "Set the (train, valid) transforms, resizing to `size` (an int makes squares); `tfm_y` moves the targets too."
     tfms = tfms or ([], [])
@@ -477,12 +493,13 @@ def transform(self:LabelLists, tfms=([], []), size=None, tfm_y:bool=False, paddi
     if self.test is not None: self.test.tfms = _pipeline(tfms[1] or [], size, padding_mode)
     return self
 
-LabelLists.transform = transform
+
 
 # %% ../nbs/02_data.ipynb #cba89c7a
 class ImageDataBunch(DataBunch):
     "A `DataBunch` of images, with the course's factory methods."
 
+@patch
 def databunch(self:LabelLists, path=None, bs:int=64, val_bs:int=None, num_workers:int=None, device=None,
               collate_fn=None, cls=None) -> DataBunch:
     "Create the `DataBunch` (an `ImageDataBunch` for images) from train, valid (and test, if `add_test` added one)."
@@ -490,18 +507,17 @@ def databunch(self:LabelLists, path=None, bs:int=64, val_bs:int=None, num_worker
     return cls.create(self.train, self.valid, self.test, path=path or self.train.x.path, bs=bs, val_bs=val_bs,
                       num_workers=num_workers, device=device, collate_fn=collate_fn)
 
-LabelLists.databunch = databunch
 
+@patch
 def save(self:DataBunch, file:str='data_save.pkl') -> Path:
     "Pickle the data sets (items, labels, vocabulary, transforms: not the loaders) to `path/file`, atomically."
     norm = None if self.norm is None else dict(stats=(self.norm.mean, self.norm.std), do_x=self.norm.do_x, do_y=self.norm.do_y)
     state = dict(cls=type(self), train=self.train_ds, valid=self.valid_ds, norm=norm,
-                 test=None if self.test_dl is None else self.test_dl.dataset)
+                 test=self.test_ds)
     p = self.path/file
     with atomic_write(p) as f: pickle.dump(state, f)
     return p
 
-DataBunch.save = save
 
 def load_data(path, file:str='data_save.pkl', bs:int=64, **kwargs) -> DataBunch:
     "The `DataBunch` that `data.save(file)` pickled into `path`, with new loaders of `bs` (pickle: only load files you made)."
@@ -519,43 +535,43 @@ def _finish(lls:LabelLists, ds_tfms=None, size=None, bs:int=64, tfm_y:bool=False
 def _split(il:ItemList, valid_pct, seed):
     return il.split_by_rand_pct(valid_pct, seed) if valid_pct else il.split_none()
 
-@classmethod
-def from_folder(cls, path, train:str='train', valid:str='valid', valid_pct:float=None, seed:int=None, **kwargs):
+@patch(cls_method=True)
+def from_folder(cls:ImageDataBunch, path, train:str='train', valid:str='valid', valid_pct:float=None, seed:int=None, **kwargs):
     "Images in `path/train/<label>/` and `path/valid/<label>/` (or `path/train` split at random with `valid_pct`; `train='.'`: all of `path`)."
     il = ImageList.from_folder(path)
     if valid_pct and train not in ('.', ''): il = ImageList([o for o in il.items if Path(o).relative_to(path).parts[0] == train], path)
     sd = il.split_by_rand_pct(valid_pct, seed) if valid_pct else il.split_by_folder(train, valid)
     return _finish(sd.label_from_folder(), **kwargs)
 
-@classmethod
-def from_df(cls, path, df:pd.DataFrame, folder=None, label_delim:str=None, valid_pct:float=0.2, seed:int=None,
+@patch(cls_method=True)
+def from_df(cls:ImageDataBunch, path, df:pd.DataFrame, folder=None, label_delim:str=None, valid_pct:float=0.2, seed:int=None,
             fn_col=0, label_col=1, suffix:str='', **kwargs):
     "File names in column `fn_col` of `df` (under `path/folder`) and labels in `label_col`."
     il = ImageList.from_df(df, path, cols=fn_col, folder=folder, suffix=suffix)
     return _finish(_split(il, valid_pct, seed).label_from_df(label_col, label_delim), **kwargs)
 
-@classmethod
-def from_csv(cls, path, folder=None, label_delim:str=None, csv_labels:str='labels.csv', valid_pct:float=0.2,
+@patch(cls_method=True)
+def from_csv(cls:ImageDataBunch, path, folder=None, label_delim:str=None, csv_labels:str='labels.csv', valid_pct:float=0.2,
              seed:int=None, fn_col=0, label_col=1, suffix:str='', **kwargs):
     "As `from_df`, with the table read from `path/csv_labels`."
     csv = Path(path)/csv_labels
     if not csv.exists(): raise FileNotFoundError(f"no CSV file {csv}")
     return cls.from_df(path, pd.read_csv(csv), folder, label_delim, valid_pct, seed, fn_col, label_col, suffix, **kwargs)
 
-@classmethod
-def from_name_re(cls, path, fnames, pat:str, valid_pct:float=0.2, seed:int=None, **kwargs):
+@patch(cls_method=True)
+def from_name_re(cls:ImageDataBunch, path, fnames, pat:str, valid_pct:float=0.2, seed:int=None, **kwargs):
     "Labels from the first group of regex `pat` applied to each file's path."
     return _finish(_split(ImageList(fnames, path), valid_pct, seed).label_from_re(pat), **kwargs)
 
-@classmethod
-def from_name_func(cls, path, fnames, label_func, valid_pct:float=0.2, seed:int=None, **kwargs):
+@patch(cls_method=True)
+def from_name_func(cls:ImageDataBunch, path, fnames, label_func, valid_pct:float=0.2, seed:int=None, **kwargs):
     "Labels from `label_func(file)`."
     return _finish(_split(ImageList(fnames, path), valid_pct, seed).label_from_func(label_func), **kwargs)
 
-@classmethod
-def from_lists(cls, path, fnames, labels, valid_pct:float=0.2, seed:int=None, **kwargs):
+@patch(cls_method=True)
+def from_lists(cls:ImageDataBunch, path, fnames, labels, valid_pct:float=0.2, seed:int=None, **kwargs):
     "Files and their labels as two lists."
     if len(fnames) != len(labels): raise ValueError(f"from_lists: {len(fnames)} files but {len(labels)} labels")
     return _finish(_split(ImageList(fnames, path), valid_pct, seed).label_from_list(list(labels)), **kwargs)
 
-for f in (from_folder, from_df, from_csv, from_name_re, from_name_func, from_lists): setattr(ImageDataBunch, f.__func__.__name__, f)
+

@@ -4,11 +4,8 @@
 
 # %% auto #0
 __all__ = ['simple_cnn', 'accuracy', 'error_rate', 'CancelFitException', 'CancelEpochException', 'CancelValidateException',
-           'CancelBatchException', 'Callback', 'smooth_losses', 'Recorder', 'Learner', 'lr_range', 'create_opt',
-           'autocast', 'one_batch', 'validate', 'fit', 'LRFinder', 'lr_find', 'plot', 'plot_losses', 'plot_lr',
-           'OneCycleScheduler', 'fit_one_cycle', 'get_preds', 'predict', 'split', 'freeze_to', 'freeze', 'unfreeze',
-           'save', 'load', 'export', 'load_learner', 'TrackerCallback', 'SaveModelCallback', 'EarlyStoppingCallback',
-           'bf16_supported', 'to_fp16', 'to_bf16', 'to_fp32', 'to_channels_last', 'to_contiguous']
+           'CancelBatchException', 'Callback', 'smooth_losses', 'Recorder', 'Learner', 'LRFinder', 'OneCycleScheduler',
+           'load_learner', 'TrackerCallback', 'SaveModelCallback', 'EarlyStoppingCallback', 'bf16_supported']
 
 # %% ../nbs/03_learner.ipynb #f3ce97c1
 import copy, math, random, time, warnings
@@ -22,6 +19,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from fastprogress.fastprogress import master_bar, progress_bar
 from torch.utils.data import DataLoader
+from fastcore.basics import patch
 
 from .core import atomic_write, defaults
 from .data import DataBunch, LabelList, MultiCategoryList, FloatList
@@ -131,6 +129,7 @@ class Learner:
     def remove_cb(self, cb:Callback): self.callbacks.remove(cb)
 
 # %% ../nbs/03_learner.ipynb #d147192e
+@patch
 def lr_range(self:Learner, lr) -> np.ndarray:
     "One learning rate per layer group: a number for all, `slice(hi)` (others hi/3) or `slice(lo, hi)` (geometric)."
     n = len(self.layer_groups)
@@ -138,6 +137,7 @@ def lr_range(self:Learner, lr) -> np.ndarray:
     if lr.start is None: return np.array([lr.stop / 3] * (n - 1) + [lr.stop], dtype=float)
     return np.geomspace(lr.start, lr.stop, n) if n > 1 else np.array([float(lr.stop)])
 
+@patch
 def create_opt(self:Learner, lr, wd:float=None):
     "Make (or update) the optimiser: one parameter group per layer group, lrs from `lr_range(lr)`."
     lrs, wd = self.lr_range(lr), self.wd if wd is None else wd
@@ -150,13 +150,15 @@ def create_opt(self:Learner, lr, wd:float=None):
     for pg, l in zip(self.opt.param_groups, lrs): pg['lr'], pg['initial_lr'], pg['weight_decay'] = float(l), float(l), wd
     return self.opt
 
-Learner.lr_range, Learner.create_opt = lr_range, create_opt
+
 
 # %% ../nbs/03_learner.ipynb #425b8550
+@patch
 def autocast(self:Learner):
     "Mixed precision in `amp_dtype` for the forward pass and the loss (none while it is None)."
     return torch.autocast(self.device.type, dtype=self.amp_dtype or torch.float16, enabled=self.amp_dtype is not None)
 
+@patch
 def one_batch(self:Learner, xb, yb):
     "Predict, compute the loss and, when training, backpropagate and step; callbacks around each part."
     self.xb, self.yb = xb, yb
@@ -179,6 +181,7 @@ def one_batch(self:Learner, xb, yb):
     except CancelBatchException: pass
     self('after_batch')   # not after an error: the error itself is what you need to see
 
+@patch
 def validate(self:Learner, dl=None) -> list:
     "[loss, *metrics] on `dl` (the validation set by default), averaged over items."
     dl = dl or self.data.valid_dl
@@ -190,6 +193,7 @@ def validate(self:Learner, dl=None) -> list:
             totals = vals if totals is None else totals + vals; n += len(yb)
     return [float('nan')] * (1 + len(self.metrics)) if n == 0 else (totals / n).tolist()
 
+@patch
 def _do_epoch(self:Learner):
     self.model.train(); self.training = True
     try:
@@ -204,11 +208,13 @@ def _do_epoch(self:Learner):
         self('before_validate'); self.val_stats = self.validate(); self('after_validate')
     except CancelValidateException: self.val_stats = []
 
+@patch
 def _close_bars(self:Learner):
     "Mark the progress bars interrupted and end them (fastprogress does that only for errors raised inside its own loop)."
     for pb in (self.pbar, self.mbar.main_bar):
         if pb is not None: pb.on_interrupt()
 
+@patch
 def fit(self:Learner, epochs:int, lr=None, wd:float=None, callbacks=(), start_epoch:int=0):
     "Train for `epochs` epochs at learning rate(s) `lr` (a number or a slice over the layer groups), from epoch `start_epoch`."
     if not 0 <= start_epoch < epochs:
@@ -232,8 +238,7 @@ def fit(self:Learner, epochs:int, lr=None, wd:float=None, callbacks=(), start_ep
         self('after_fit'); self.training = False
         for cb in added: self.remove_cb(cb)
 
-Learner.autocast, Learner.one_batch, Learner.validate, Learner._do_epoch, Learner._close_bars, Learner.fit = \
-    autocast, one_batch, validate, _do_epoch, _close_bars, fit
+
 
 # %% ../nbs/03_learner.ipynb #93941cab
 class LRFinder(Callback):
@@ -255,6 +260,7 @@ class LRFinder(Callback):
         if self.i >= self.num_it or (self.stop_div and self.smooth > 4 * self.best): raise CancelFitException
     def before_validate(self): raise CancelValidateException
 
+@patch
 def lr_find(self:Learner, start_lr:float=1e-7, end_lr:float=10, num_it:int=100, stop_div:bool=True, wd:float=None):
     "Probe learning rates from `start_lr` to `end_lr`, then restore the weights; see `recorder.plot()`."
     self.create_opt(start_lr, wd)
@@ -263,9 +269,10 @@ def lr_find(self:Learner, start_lr:float=1e-7, end_lr:float=10, num_it:int=100, 
     finally:
         self.model.load_state_dict(saved[0]); self.opt.load_state_dict(saved[1])
 
-Learner.lr_find = lr_find
+
 
 # %% ../nbs/03_learner.ipynb #316e91ec
+@patch
 def plot(self:Recorder, skip_start:int=10, skip_end:int=5, suggestion:bool=True, ax=None):
     "Smoothed loss against learning rate (log scale), marking the steepest descent before the minimum; returns that lr."
     lrs, losses = self.lrs[skip_start:len(self.lrs) - skip_end], self.losses[skip_start:len(self.losses) - skip_end]
@@ -279,6 +286,7 @@ def plot(self:Recorder, skip_start:int=10, skip_end:int=5, suggestion:bool=True,
     ax.plot(lrs[i], losses[i], 'o', color='red', label=f'steepest: {lrs[i]:.1e}'); ax.legend()
     return self.min_grad_lr
 
+@patch
 def plot_losses(self:Recorder, ax=None):
     "Smoothed training loss per batch and validation loss per epoch."
     ax = ax or plt.subplots(figsize=(5, 3))[1]
@@ -286,6 +294,7 @@ def plot_losses(self:Recorder, ax=None):
     ax.plot([n * (i + 1) for i in range(len(self.val_losses))], self.val_losses, 'o-', label='valid')
     ax.set_xlabel('batches processed'); ax.set_ylabel('loss'); ax.legend()
 
+@patch
 def plot_lr(self:Recorder, show_moms:bool=False):
     "The learning rate per batch, and the momentum beside it when `show_moms`."
     fig, axs = plt.subplots(1, 2 if show_moms else 1, figsize=(8 if show_moms else 4, 3), squeeze=False)
@@ -293,7 +302,7 @@ def plot_lr(self:Recorder, show_moms:bool=False):
     if show_moms: axs[0, 1].plot(self.moms); axs[0, 1].set_title('momentum')
     return axs.flatten()
 
-Recorder.plot, Recorder.plot_losses, Recorder.plot_lr = plot, plot_losses, plot_lr
+
 
 # %% ../nbs/03_learner.ipynb #a94316ae
 class OneCycleScheduler(Callback):
@@ -315,6 +324,7 @@ class OneCycleScheduler(Callback):
     def after_batch(self):
         if self.learn.training and self.sched.last_epoch < self.sched.total_steps: self.sched.step()
 
+@patch
 def fit_one_cycle(self:Learner, cyc_len:int, max_lr=None, moms=(0.95, 0.85), div_factor:float=25., pct_start:float=0.3,
                   final_div:float=None, wd:float=None, callbacks=(), start_epoch:int=0):
     "Fit `cyc_len` epochs with the one-cycle policy: lr up to `max_lr` then down, momentum the other way; from `start_epoch`."
@@ -323,9 +333,10 @@ def fit_one_cycle(self:Learner, cyc_len:int, max_lr=None, moms=(0.95, 0.85), div
     sched = OneCycleScheduler(self.lr_range(max_lr), moms, div_factor, pct_start, final_div)
     self.fit(cyc_len, max_lr, wd, callbacks=[sched, *callbacks], start_epoch=start_epoch)
 
-Learner.fit_one_cycle = fit_one_cycle
+
 
 # %% ../nbs/03_learner.ipynb #9333054f
+@patch
 def _activation(self:Learner):
     return _activations.get(self.loss_func, lambda x: x)
 
@@ -335,6 +346,7 @@ def _labelled(ds, what:str, instead:str):
     raise TypeError(f"{what} needs data made with the data block API (a LabelList: items x, labels y, their classes and "
                     f"transforms), but this validation set is a {type(ds).__name__}; {instead}")
 
+@patch
 def get_preds(self:Learner, ds_type:str='valid', with_loss:bool=False):
     "Probabilities and targets (and per-item losses when `with_loss`) for the 'train', 'valid' or 'test' set."
     self.model.eval(); preds, targs, losses = [], [], []
@@ -345,6 +357,7 @@ def get_preds(self:Learner, ds_type:str='valid', with_loss:bool=False):
     res = [torch.cat(preds).cpu(), torch.cat(targs).cpu()]
     return res + [torch.cat(losses).cpu()] if with_loss else res
 
+@patch
 def predict(self:Learner, item):
     "Predict one item (a file name or an opened item): (label, class index or mask, probabilities)."
     ds = _labelled(self.data.valid_ds, 'predict', 'call learn.model on a batch of tensors instead')
@@ -359,16 +372,18 @@ def predict(self:Learner, item):
         mask = probs > 0.5; return [ds.y.classes[i] for i in torch.where(mask)[0]], mask, probs
     return ds.y.classes[int(probs.argmax())], probs.argmax(), probs
 
-Learner._activation, Learner.get_preds, Learner.predict = _activation, get_preds, predict
+
 
 # %% ../nbs/03_learner.ipynb #ce25fd64
 _bn_types = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d, nn.LayerNorm)
 
+@patch
 def split(self:Learner, split_on) -> Learner:
     "Set the layer groups: a list of modules, or a function model -> list of modules."
     self.layer_groups = list(split_on(self.model) if callable(split_on) else split_on); self.opt = None
     return self
 
+@patch
 def freeze_to(self:Learner, n:int) -> Learner:
     "Freeze the layer groups before `n` (batchnorm layers stay trainable if `train_bn`)."
     for i, g in enumerate(self.layer_groups):
@@ -379,15 +394,17 @@ def freeze_to(self:Learner, n:int) -> Learner:
                     for p in m.parameters(): p.requires_grad_(True)
     return self
 
+@patch
 def freeze(self:Learner) -> Learner:
     "Train only the last layer group (the head)."
     return self.freeze_to(-1)
 
+@patch
 def unfreeze(self:Learner) -> Learner:
     "Train every layer group."
     return self.freeze_to(0)
 
-Learner.split, Learner.freeze_to, Learner.freeze, Learner.unfreeze = split, freeze_to, freeze, unfreeze
+
 
 # %% ../nbs/03_learner.ipynb #353e01aa
 def _rng_state() -> dict:
@@ -404,6 +421,7 @@ def _set_rng_state(state:dict):
     torch.set_rng_state(state['torch'].cpu())
     if 'cuda' in state and torch.cuda.is_available(): torch.cuda.set_rng_state_all([s.cpu() for s in state['cuda']])
 
+@patch
 def save(self:Learner, name:str, with_opt:bool=True, with_rng:bool=False) -> Path:
     "Save the weights (and optimiser state, and the random state `with_rng`) to `path/model_dir/name.pth`, atomically."
     p = self.path/self.model_dir/f'{name}.pth'
@@ -413,6 +431,7 @@ def save(self:Learner, name:str, with_opt:bool=True, with_rng:bool=False) -> Pat
     with atomic_write(p) as f: torch.save(state, f)
     return p
 
+@patch
 def load(self:Learner, name:str, with_opt:bool=True, strict:bool=True, with_rng:bool=True) -> Learner:
     "Load what `save(name)` wrote: weights, optimiser state and (`with_rng`, if the file has it) the random state."
     p = self.path/self.model_dir/f'{name}.pth'
@@ -427,11 +446,12 @@ def load(self:Learner, name:str, with_opt:bool=True, strict:bool=True, with_rng:
     if with_rng and 'rng' in state: _set_rng_state(state['rng'])
     return self
 
-Learner.save, Learner.load = save, load
+
 
 # %% ../nbs/03_learner.ipynb #b9e0c8b0
 _SAFE_PREFIXES = ('torch.', 'torchvision.', 'course_lib.', 'collections.', 'builtins.', 'numpy.', 'pathlib.', 'functools.')
 
+@patch
 def export(self:Learner, fname:str='export.pth') -> Path:
     "Save what inference needs (model, classes, validation transforms, normalisation) to `path/fname`."
     ds = _labelled(self.data.valid_ds, 'export', 'save the weights with learn.save(name) and build the Learner again to load them')
@@ -467,7 +487,7 @@ def load_learner(path, fname:str='export.pth', safe_modules=(), device=None) -> 
     if s['norm'] is not None: data.normalize(s['norm'])
     return Learner(data, s['model'], loss_func=s['loss_func'], show_progress=False)
 
-Learner.export = export
+
 
 # %% ../nbs/03_learner.ipynb #5224f154
 class TrackerCallback(Callback):
@@ -528,6 +548,7 @@ def bf16_supported(device) -> bool:
     # torch names these CPU checks privately; a torch without them counts as "no" (and to_bf16 says so)
     return any(getattr(torch.cpu, f, lambda: False)() for f in ('_is_avx512_bf16_supported', '_is_amx_tile_supported'))
 
+@patch
 def to_fp16(self:Learner) -> Learner:
     "Mixed precision on CUDA (float16 autocast + loss scaling); on a CPU, explain and keep float32."
     if self.device.type != 'cuda':
@@ -537,6 +558,7 @@ def to_fp16(self:Learner) -> Learner:
     self.amp_dtype, self.scaler = torch.float16, torch.amp.GradScaler('cuda')
     return self
 
+@patch
 def to_bf16(self:Learner) -> Learner:
     "Mixed precision in bfloat16 (float32's range: no loss scaling) where the device computes in it; else explain."
     if not bf16_supported(self.device):
@@ -545,20 +567,23 @@ def to_bf16(self:Learner) -> Learner:
     self.amp_dtype, self.scaler = torch.bfloat16, None
     return self
 
+@patch
 def to_fp32(self:Learner) -> Learner:
     "Back to full precision."
     self.amp_dtype, self.scaler = None, None
     return self
 
-Learner.to_fp16, Learner.to_bf16, Learner.to_fp32 = to_fp16, to_bf16, to_fp32
+
 
 # %% ../nbs/03_learner.ipynb #68ada7f5
+@patch
 def to_channels_last(self:Learner) -> Learner:
     "Store the model's 4-d weights channels-last (NHWC): faster convolutions; activations follow."
     self.model.to(memory_format=torch.channels_last); return self
 
+@patch
 def to_contiguous(self:Learner) -> Learner:
     "Back to the default layout (NCHW)."
     self.model.to(memory_format=torch.contiguous_format); return self
 
-Learner.to_channels_last, Learner.to_contiguous = to_channels_last, to_contiguous
+

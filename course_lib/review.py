@@ -21,6 +21,7 @@ import ipywidgets as widgets
 import mistune
 import numpy as np
 from IPython.display import display
+from fastcore.basics import patch
 
 from .core import atomic_write, course_home
 from .datasets import KNOWN_ARCHIVES, STANDIN_MODULES, STANDINS, URLs, url_name
@@ -228,7 +229,8 @@ class ReviewWidget:
     def _clicked(self, quality, button): self.grade(quality)
 
 # %% ../nbs/17_review.ipynb #2c1e8c4f
-def _next_card(self:ReviewWidget):
+@patch
+def next_card(self:ReviewWidget):
     "Show the first card of the queue, or say when the next review is."
     self.answer.value = ''
     for b in self.grade_btns: b.disabled = True
@@ -242,20 +244,22 @@ def _next_card(self:ReviewWidget):
         self.status.value = f"Done for today. Next review: {min(dues) if dues else 'none'}."
         self.question.value = ''
 
-def _show_answer(self:ReviewWidget, button=None):
+@patch
+def show_answer(self:ReviewWidget, button=None):
     "Reveal the answer and enable the grade buttons."
     self.answer.value = to_html(self.queue[0].answer)
     self.show_btn.disabled = True
     for b in self.grade_btns: b.disabled = False
 
-def _grade(self:ReviewWidget, quality:int):
+@patch
+def grade(self:ReviewWidget, quality:int):
     "Grade the current card: schedule it with SM-2, save, requeue it if below 4, show the next."
     card = self.queue.pop(0)
     self.state.grade(card, quality, self.today)
     if quality < 4: self.queue.append(card)
     self.next_card()
 
-ReviewWidget.next_card, ReviewWidget.show_answer, ReviewWidget.grade = _next_card, _show_answer, _grade
+
 
 # %% ../nbs/17_review.ipynb #4db07eb0
 def most_uncertain(probs, # predicted probabilities, one row per unlabelled example

@@ -15,6 +15,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from torch.utils.data import BatchSampler, DataLoader, RandomSampler, SequentialSampler
+from fastcore.basics import patch
 
 from .data import DataBunch, FloatList, ItemList, ItemLists, LabelLists, MultiCategoryList, to_device
 from .datasets import URLs, standin
@@ -177,7 +178,8 @@ class TabularProcessor:
     classes = property(lambda self: next((p.classes for p in self.procs if isinstance(p, Categorify)), {}))
 
 # %% ../nbs/08_tabular.ipynb #9e125241
-def _to_tensors(self:TabularProcessor, df:pd.DataFrame) -> tuple:
+@patch
+def __call__(self:TabularProcessor, df:pd.DataFrame) -> tuple:
     df = self.process(df)
     not_codes = [c for c in self.cat_names if not pd.api.types.is_integer_dtype(df[c].dtype)]
     if not_codes: raise ValueError(f"categorical columns {not_codes} are not codes: add Categorify to the procs")
@@ -187,7 +189,7 @@ def _to_tensors(self:TabularProcessor, df:pd.DataFrame) -> tuple:
         raise ValueError(f"continuous columns {gaps} have missing values: add FillMissing to the procs")
     return torch.tensor(df[self.cat_names].to_numpy(dtype=np.int64)), torch.tensor(conts)
 
-TabularProcessor.__call__ = _to_tensors
+
 
 # %% ../nbs/08_tabular.ipynb #c5ab528f
 _DATE_PARTS = ('Year', 'Month', 'Week', 'Day', 'Dayofweek', 'Dayofyear', 'Is_month_end', 'Is_month_start',
@@ -234,18 +236,28 @@ class TabularList(ItemList):
         return type(self)(self.rows[idx].tolist(), self.path, self.inner_df, self.idx[idx], self.cat_names,
                           self.cont_names, self.procs, self.processor, self.tensors)
 
+    def processed(self, df:pd.DataFrame) -> 'TabularList':
+        "The rows of `df` as a list like this one, prepared by its fitted procs (unseen categories: `#na#`)."
+        if self.processor is None: raise ValueError("split the TabularList first: the procs are fitted when it is split")
+        df = df.reset_index(drop=True); _check_columns(df, self.processor.in_names)
+        return type(self)(range(len(df)), self.path, df, None, self.cat_names, self.cont_names, self.procs, self.processor,
+                          self.processor(df))
+
     classes = property(lambda self: self.processor.classes)
 
 # %% ../nbs/08_tabular.ipynb #b9ad10f7
-def _open(self:TabularList, row):
+@patch
+def open(self:TabularList, row):
     if self.tensors is None:
         raise ValueError("split the TabularList first (split_by_idx, split_by_rand_pct, split_none): the procs are fitted "
                          "on the training rows when it is split")
     return self.tensors[0][row], self.tensors[1][row]
 
-def _getitem(self:TabularList, i): return self.open(self.rows[i])     # `i` a position, or a list of them: a whole batch
+@patch
+def __getitem__(self:TabularList, i): return self.open(self.rows[i])     # `i` a position, or a list of them: a whole batch
 
-def _split_by_idxs(self:TabularList, train_idx, valid_idx) -> ItemLists:
+@patch
+def split_by_idxs(self:TabularList, train_idx, valid_idx) -> ItemLists:
     "Split by positions, fit the procs on the training rows and process every row of the table with them."
     processor = TabularProcessor(self.cat_names, self.cont_names, self.procs)
     processor.fit(self.inner_df.iloc[self.rows[np.asarray(train_idx, dtype=int)].numpy()])
@@ -253,7 +265,7 @@ def _split_by_idxs(self:TabularList, train_idx, valid_idx) -> ItemLists:
                       self.procs, processor, processor(self.inner_df))
     return ItemLists(full.path, full.new(train_idx), full.new(valid_idx))
 
-TabularList.open, TabularList.__getitem__, TabularList.split_by_idxs = _open, _getitem, _split_by_idxs
+
 
 # %% ../nbs/08_tabular.ipynb #634f734f
 def _as_is(batch): return batch
@@ -283,6 +295,10 @@ class TabularDataBunch(DataBunch):
 
 class TabularLabelLists(LabelLists):
     "Labelled train and valid `TabularList`s; `databunch()` makes a `TabularDataBunch`."
+    def add_test(self, items, label=None) -> 'TabularLabelLists':
+        "Add a test set: a `TabularList` or a DataFrame, its rows prepared by the procs fitted on the training rows."
+        df = items.inner_df.iloc[items.rows.numpy()] if isinstance(items, TabularList) else items
+        return super().add_test(self.train.x.processed(df), label)
     def databunch(self, path=None, bs:int=64, val_bs:int=None, num_workers:int=0, device=None, collate_fn=None, cls=None):
         "The `TabularDataBunch` (or `cls`) of these lists."
         return LabelLists.databunch(self, path, bs, val_bs, num_workers, device, collate_fn, cls or TabularDataBunch)

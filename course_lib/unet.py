@@ -4,11 +4,13 @@
 
 # %% auto #0
 __all__ = ['CAMVID_CODES', 'conv_layer', 'ResBlock', 'res_block', 'filter_normed_direction', 'loss_landscape', 'grid_hessians',
-           'nonconvexity', 'DenseBlock', 'draw_street', 'camvid_tiny_standin', 'camvid_standin', 'seg_cross_entropy',
-           'SegmentationLabelList', 'SegmentationLabelLists', 'SegmentationItemList', 'seg_accuracy', 'model_sizes',
-           'icnr_', 'PixelShuffle_ICNR', 'UnetBlock', 'DynamicUnet', 'unet_split', 'unet_learner', 'show_seg_results']
+           'nonconvexity', 'DenseBlock', 'draw_street', 'camvid_tiny_standin', 'camvid_standin', 'ImageSegment',
+           'open_mask', 'seg_cross_entropy', 'SegmentationLabelList', 'SegmentationLabelLists', 'SegmentationItemList',
+           'seg_accuracy', 'model_sizes', 'icnr_', 'PixelShuffle_ICNR', 'UnetBlock', 'DynamicUnet', 'unet_split',
+           'unet_learner', 'show_seg_results']
 
 # %% ../nbs/10_resnet_unet.ipynb #55981338
+import io
 from functools import partial
 from pathlib import Path
 
@@ -17,12 +19,14 @@ import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from PIL import Image, ImageDraw, ImageFilter
+import PIL.Image
+from PIL import ImageDraw, ImageFilter
 from torchvision import tv_tensors
 from torchvision.io import ImageReadMode, decode_image
 from torchvision.transforms import v2
+from fastcore.basics import patch
 
-from .data import ImageList, LabelLists
+from .data import Image, ImageList, LabelLists
 from .datasets import URLs, standin
 from .learner import Learner, _activations
 from .vision import Hook, create_body, hook_outputs
@@ -140,13 +144,13 @@ def _people_and_cars(paint, di, rng, w, h, kerb):
 
 def draw_street(rng, w:int=128, h:int=96):
     "A synthetic street scene (PIL image) and its mask of `CAMVID_CODES` indices (PIL 'L' image)."
-    img, mask = Image.new('RGB', (w, h)), Image.new('L', (w, h))
+    img, mask = PIL.Image.new('RGB', (w, h)), PIL.Image.new('L', (w, h))
     di, dm, code = ImageDraw.Draw(img), ImageDraw.Draw(mask), {c: i for i, c in enumerate(CAMVID_CODES)}
     def paint(shape, xy, col, cls): getattr(di, shape)(xy, fill=col); getattr(dm, shape)(xy, fill=code[cls])
     kerb = h * rng.uniform(0.58, 0.72)
     for part in (_sky_and_buildings, _road_trees_poles, _people_and_cars): part(paint, di, rng, w, h, kerb)
     a = np.asarray(img, dtype=np.float32) * rng.uniform(0.7, 1.2) + rng.normal(0, 14, (h, w, 3))
-    return Image.fromarray(a.clip(0, 255).astype(np.uint8)).filter(ImageFilter.GaussianBlur(0.5)), mask
+    return PIL.Image.fromarray(a.clip(0, 255).astype(np.uint8)).filter(ImageFilter.GaussianBlur(0.5)), mask
 
 # %% ../nbs/10_resnet_unet.ipynb #2e9e95ad
 def _camvid_standin(dest:Path, n:int, w:int, h:int, n_valid:int):
@@ -165,6 +169,27 @@ def camvid_tiny_standin(dest:Path): _camvid_standin(dest, 100, 128, 96, 20)
 @standin(URLs.CAMVID, "300 synthetic street scenes (160x120) with masks of 7 classes (Building, Car, Pedestrian, Road, "
          "Sky, Tree, Void) instead of CamVid's 32, and a valid.txt of 60 names.")
 def camvid_standin(dest:Path): _camvid_standin(dest, 300, 160, 120, 60)
+
+# %% ../nbs/10_resnet_unet.ipynb #a73d2047
+class ImageSegment(Image):
+    "A mask as an `Image`: `data` is a long tensor (1, height, width) of class indices; `show` gives each class a colour."
+    def show(self, ax=None, figsize=(3, 3), title=None, cmap:str='tab20', alpha:float=0.5, n_classes:int=20, **kwargs):
+        "Draw the mask on `ax` (or a new figure), over what `ax` already shows with `alpha`."
+        if ax is None: _, ax = plt.subplots(figsize=figsize)
+        many = n_classes > 20                                                  # CamVid's 32 classes: a continuous colour map
+        ax.imshow(self.data[0].cpu().numpy(), cmap='nipy_spectral' if many and cmap == 'tab20' else cmap, vmin=0,
+                  vmax=n_classes - 1 if many else 19, alpha=alpha, interpolation='nearest', **kwargs)
+        ax.axis('off')
+        if title: ax.set_title(title, fontsize=9)
+        return ax
+    def _repr_png_(self):
+        buf = io.BytesIO(); self.show(figsize=(3, 3), alpha=1).figure.savefig(buf, format='png'); plt.close(); return buf.getvalue()
+
+def open_mask(fn, div:bool=False) -> ImageSegment:
+    "The mask file `fn` (one channel of class indices) as an `ImageSegment`; `div` maps 255 to 1, for black-and-white masks."
+    if not Path(fn).exists(): raise FileNotFoundError(f"no mask {fn}: check the function that maps image files to mask files")
+    m = decode_image(str(fn), mode=ImageReadMode.GRAY).long()
+    return ImageSegment(m // 255 if div else m)
 
 # %% ../nbs/10_resnet_unet.ipynb #755aaacb
 def seg_cross_entropy(input, target, reduction:str='mean'):
@@ -185,23 +210,19 @@ class SegmentationLabelList:
     def __len__(self): return len(self.labels)
     def __getitem__(self, i): return self.open(self.labels[i])
     def open(self, fn):
-        if not Path(fn).exists(): raise FileNotFoundError(f"no mask {fn}: check the function that maps image files to mask files")
-        m = decode_image(str(fn), mode=ImageReadMode.GRAY)[0].long()
+        m = open_mask(fn).data[0]
         if m.max() >= self.c: raise ValueError(f"mask {fn} has the value {m.max().item()} but there are only {self.c} codes")
         return tv_tensors.Mask(m)
     def reconstruct(self, t) -> str: return ', '.join(self.classes[i] for i in torch.as_tensor(t).unique())
 
 # %% ../nbs/10_resnet_unet.ipynb #6735b787
-def _show(self:SegmentationLabelList, x, y, ax, alpha:float=0.5, title:str=None):
+@patch
+def show(self:SegmentationLabelList, x, y, ax, alpha:float=0.5, title:str=None):
     "Show image `x` (C, H, W in [0, 1]) with mask `y` over it, one colour per class."
-    ax.imshow(x.permute(1, 2, 0).clamp(0, 1).cpu().numpy())
-    many = self.c > 20                                                     # CamVid's 32 classes: a continuous colour map
-    ax.imshow(torch.as_tensor(y).cpu().numpy(), cmap='nipy_spectral' if many else 'tab20', vmin=0,
-              vmax=self.c - 1 if many else 19, alpha=alpha, interpolation='nearest')
-    ax.axis('off')
-    if title: ax.set_title(title, fontsize=9)
+    Image(x.cpu()).show(ax=ax)
+    ImageSegment(torch.as_tensor(y).cpu()[None]).show(ax=ax, alpha=alpha, n_classes=self.c, title=title)
 
-SegmentationLabelList.show = _show
+
 
 # %% ../nbs/10_resnet_unet.ipynb #6483ef28
 def _shift_mask(m): return tv_tensors.Mask(m + 1)

@@ -6,9 +6,8 @@
 __all__ = ['SHAPES', 'FILLS', 'TINY_PRETRAINING', 'TORCHVISION_PRETRAINING', 'AdaptiveConcatPool2d', 'create_head', 'tiny_resnet',
            'create_body', 'num_features', 'draw_shape', 'shapes_data', 'shapes_recipe', 'shapes_weights_file',
            'pretrain_on_shapes', 'imagenet_weights', 'shapes_weights', 'weights_source', 'pretrained_weights',
-           'weights_info', 'cnn_learner', 'ClassificationInterpretation', 'plot_top_losses', 'plot_confusion_matrix',
-           'Hook', 'Hooks', 'hook_output', 'hook_outputs', 'grad_cam', 'show_heatmap', 'DatasetFormatter',
-           'ImageCleaner']
+           'weights_info', 'cnn_learner', 'ClassificationInterpretation', 'Hook', 'Hooks', 'hook_output',
+           'hook_outputs', 'grad_cam', 'show_heatmap', 'DatasetFormatter', 'ImageCleaner']
 
 # %% ../nbs/05_image_classification.ipynb #c111aa37
 import datetime, json, random, re
@@ -29,6 +28,7 @@ from PIL import Image, ImageDraw, ImageFilter
 from torch.utils.data import DataLoader
 from torchvision import models
 from torchvision.models.resnet import BasicBlock, ResNet
+from fastcore.basics import patch
 
 from .core import atomic_write, course_home, get_size, reproducible, set_seed, show_image
 from .data import DeviceDataLoader, ItemList, LabelList, imagenet_stats
@@ -263,6 +263,7 @@ class ClassificationInterpretation:
         return sorted(res, key=lambda o: -o[2])
 
 # %% ../nbs/05_image_classification.ipynb #a5832f84
+@patch
 def plot_top_losses(self:ClassificationInterpretation, k:int=9, ncols:int=3, figsize=None):
     "The `k` worst items, titled prediction/actual/loss/probability of the actual class."
     losses, idxs = self.top_losses(k); nrows = -(-k // ncols)
@@ -274,6 +275,7 @@ def plot_top_losses(self:ClassificationInterpretation, k:int=9, ncols:int=3, fig
     for ax in axs.flatten()[k:]: ax.axis('off')
     fig.suptitle('prediction/actual\nloss / probability', fontsize=9); fig.tight_layout()
 
+@patch
 def plot_confusion_matrix(self:ClassificationInterpretation, normalize:bool=False, figsize=(4.5, 4), ax=None):
     "The confusion matrix as a seaborn heatmap (`normalize`: fractions of each actual class)."
     cm = self.confusion_matrix().astype(float)
@@ -284,8 +286,7 @@ def plot_confusion_matrix(self:ClassificationInterpretation, normalize:bool=Fals
     ax.set_xlabel('predicted'); ax.set_ylabel('actual'); ax.tick_params(labelsize=7)
     return ax
 
-ClassificationInterpretation.plot_top_losses = plot_top_losses
-ClassificationInterpretation.plot_confusion_matrix = plot_confusion_matrix
+
 
 # %% ../nbs/05_image_classification.ipynb #6c3790a4
 class Hook:
