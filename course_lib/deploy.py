@@ -510,7 +510,6 @@ def serve_cli(argv:list=None):
 if __name__ == '__main__' and '__file__' in globals(): serve_cli()   # `python -m course_lib.deploy`, not a notebook
 
 # %% ../nbs/15_deploy.ipynb #29be08d2
-import contextlib, os, tempfile, uuid
 from pathlib import Path
 
 import torch

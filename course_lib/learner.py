@@ -5,7 +5,8 @@
 # %% auto #0
 __all__ = ['simple_cnn', 'accuracy', 'error_rate', 'CancelFitException', 'CancelEpochException', 'CancelValidateException',
            'CancelBatchException', 'Callback', 'smooth_losses', 'Recorder', 'Learner', 'LRFinder', 'OneCycleScheduler',
-           'load_learner', 'TrackerCallback', 'SaveModelCallback', 'EarlyStoppingCallback', 'bf16_supported']
+           'split_model', 'load_learner', 'TrackerCallback', 'SaveModelCallback', 'EarlyStoppingCallback',
+           'bf16_supported']
 
 # %% ../nbs/03_learner.ipynb #f3ce97c1
 import copy, math, random, time, warnings
@@ -377,10 +378,24 @@ def predict(self:Learner, item):
 # %% ../nbs/03_learner.ipynb #ce25fd64
 _bn_types = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d, nn.LayerNorm)
 
+def _leaves(m:nn.Module) -> list:
+    "The layers of `m` in order; a module with parameters of its own (or no children) counts as one layer."
+    cs = list(m.children())
+    return [m] if not cs or next(m.parameters(recurse=False), None) is not None else [l for c in cs for l in _leaves(c)]
+
+def split_model(model:nn.Module, splits) -> list:
+    "fastai v1's `split_model`: the layers of `model` cut before the first layer of each module in `splits`."
+    layers = _leaves(model)
+    def start(s):
+        try: return layers.index(_leaves(s)[0])
+        except ValueError: raise ValueError(f"cannot split before {type(s).__name__}: it is not a layer of the model") from None
+    idx = sorted({0, len(layers), *map(start, splits)})
+    return [nn.Sequential(*layers[i:j]) for i, j in zip(idx[:-1], idx[1:])]
+
 @patch
 def split(self:Learner, split_on) -> Learner:
-    "Set the layer groups: a list of modules, or a function model -> list of modules."
-    self.layer_groups = list(split_on(self.model) if callable(split_on) else split_on); self.opt = None
+    "fastai v1's `split`: a new layer group starts at each module of `split_on` (or of `split_on(model)`): n+1 groups."
+    self.layer_groups = split_model(self.model, split_on(self.model) if callable(split_on) else split_on); self.opt = None
     return self
 
 @patch
