@@ -8,7 +8,7 @@ __all__ = ['KNOWN_ARCHIVES', 'STANDINS', 'STANDIN_MODULES', 'IMAGE_EXTENSIONS', 
            'image_files', 'verify_images', 'mnist_sample_standin', 'mnist_standin', 'draw_pet', 'pets_standin']
 
 # %% ../nbs/01_datasets.ipynb #54212ef1
-import dis, hashlib, inspect, os, shutil, socket, tarfile, tempfile, urllib.error, urllib.request, zipfile
+import dis, hashlib, inspect, os, shutil, tarfile, tempfile, zipfile
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +16,7 @@ import pandas as pd
 from fastprogress.fastprogress import progress_bar
 from PIL import Image, ImageDraw, ImageFilter
 
-from .core import atomic_write, course_home, get_size, reproducible
+from .core import course_home, get_size, reproducible
 
 # %% ../nbs/01_datasets.ipynb #e1972411
 class URLs:
@@ -80,22 +80,16 @@ def file_hash(path, algorithm:str='md5') -> str:
     return h.hexdigest()
 
 def download_url(url:str, dest, size:int=None, md5:str=None, timeout=30, show_progress=True) -> Path:
-    "Download `url` to `dest` atomically, checking `size` and `md5` when given."
-    dest, h, nbytes = Path(dest), hashlib.md5(), 0
-    with atomic_write(dest) as f:
-        try:
-            with urllib.request.urlopen(url, timeout=timeout) as r:
-                promised = int(r.headers.get('Content-Length') or 0); total = promised or size or 0
-                chunks = range(max(1, -(-total // (1 << 20))))
-                pb = progress_bar(chunks, display=show_progress, leave=False)
-                if show_progress: pb.update(0)
-                for i, chunk in enumerate(iter(lambda: r.read(1 << 20), b'')):
-                    f.write(chunk); h.update(chunk); nbytes += len(chunk)
-                    if show_progress: pb.update(min(i + 1, len(chunks)))
-            if promised and nbytes != promised: raise ConnectionError(f"connection closed after {nbytes:,} of {promised:,} bytes")
-        except (urllib.error.URLError, socket.timeout, ConnectionError, OSError) as e:
-            raise DownloadError(f"could not download {url}: {getattr(e, 'reason', e)}") from e
-        _check(url, nbytes, h.hexdigest(), size, md5)
+    "Download `url` to `dest` with pooch, into a folder beside it; renamed to `dest` once `size` and `md5` match."
+    import pooch, requests   # here: only a download needs them
+    dest = Path(dest); dest.parent.mkdir(parents=True, exist_ok=True)
+    pooch.get_logger().setLevel('WARNING')   # its notes on hashes; our own errors say what went wrong
+    with tempfile.TemporaryDirectory(dir=dest.parent, prefix=f'.{dest.name}.') as tmp:
+        try: got = Path(pooch.retrieve(url, None, fname=dest.name, path=tmp,
+                                       downloader=pooch.HTTPDownloader(progressbar=show_progress, timeout=timeout)))
+        except (requests.RequestException, OSError) as e: raise DownloadError(f"could not download {url}: {e}") from e
+        _check(url, got.stat().st_size, file_hash(got) if md5 else None, size, md5)
+        os.replace(got, dest)
     return dest
 
 # %% ../nbs/01_datasets.ipynb #6ab402de
