@@ -4,8 +4,9 @@
 
 # %% auto #0
 __all__ = ['KNOWN_ARCHIVES', 'STANDINS', 'STANDIN_MODULES', 'IMAGE_EXTENSIONS', 'PET_BREEDS', 'URLs', 'url_name', 'DownloadError',
-           'file_hash', 'download_url', 'check_members', 'extract_archive', 'standin', 'make_standin', 'untar_data',
-           'image_files', 'verify_images', 'mnist_sample_standin', 'mnist_standin', 'draw_pet', 'pets_standin']
+           'file_hash', 'download_url', 'check_members', 'extract_archive', 'standin', 'find_standin', 'make_standin',
+           'untar_data', 'image_files', 'verify_images', 'mnist_sample_standin', 'mnist_standin', 'draw_pet',
+           'pets_standin']
 
 # %% ../nbs/01_datasets.ipynb #54212ef1
 import dis, hashlib, inspect, os, shutil, tarfile, tempfile, zipfile
@@ -166,13 +167,17 @@ def _source_hash(f) -> str:
 def _stamped(dest:Path, stamp:str) -> bool:
     return (dest/'README.md').exists() and stamp in (dest/'README.md').read_text()
 
-def make_standin(url:str) -> Path:
-    "The folder of `url`'s stand-in, generated on first use (deterministic)."
+def find_standin(url:str):
+    "`(build, description, version)` of `url`'s stand-in, importing the module that registers it; None if there is none."
     if url not in STANDINS and url in STANDIN_MODULES:
         import importlib
         try: importlib.import_module(STANDIN_MODULES[url])
         except ModuleNotFoundError: pass
-    if url not in STANDINS:
+    return STANDINS.get(url)
+
+def make_standin(url:str) -> Path:
+    "The folder of `url`'s stand-in, generated on first use (deterministic)."
+    if find_standin(url) is None:
         raise DownloadError(f"no tiny stand-in exists for {url}; run with COURSE_LIB_SIZE=full to download the real data")
     build, description, version = STANDINS[url]
     dest = course_home()/'tiny'/url_name(url)

@@ -9,7 +9,7 @@ __all__ = ['LESSON_GLOB', 'GRADES', 'SKIP_HEADINGS', 'numbered_items', 'Card', '
            'dataset_sizes', 'lesson_info', 'lesson_index']
 
 # %% ../nbs/17_review.ipynb #0557f464
-import hashlib, importlib, itertools, json, math, os, re, sqlite3, tempfile, time, warnings, zipfile
+import hashlib, itertools, json, math, os, re, sqlite3, tempfile, time, warnings, zipfile
 from contextlib import closing
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -24,7 +24,7 @@ from IPython.display import display
 from fastcore.basics import patch
 
 from .core import atomic_write, course_home
-from .datasets import KNOWN_ARCHIVES, STANDIN_MODULES, STANDINS, URLs, url_name
+from .datasets import KNOWN_ARCHIVES, URLs, find_standin, url_name
 
 # %% ../nbs/17_review.ipynb #7aa54b23
 def numbered_items(text:str) -> list:
@@ -269,19 +269,13 @@ def most_uncertain(probs, # predicted probabilities, one row per unlabelled exam
     return np.argsort(np.asarray(probs).max(1), kind='stable')[:n]
 
 # %% ../nbs/17_review.ipynb #6441fb7c
-def _standin_description(url):
-    if url not in STANDINS and url in STANDIN_MODULES:
-        try: importlib.import_module(STANDIN_MODULES[url])
-        except ModuleNotFoundError: pass
-    return STANDINS[url][1] if url in STANDINS else 'no stand-in yet'
-
 def dataset_sizes(name:str) -> dict:
     "The data behind `URLs.<name>` at each size: the real archive (full) and the generated stand-in (tiny)."
     url = getattr(URLs, name, None)
     if url is None: return {'full': f'unknown (`URLs` has no {name})', 'tiny': 'unknown'}
     nbytes = KNOWN_ARCHIVES.get(url, (None,))[0]
     full = url_name(url) + (f' ({nbytes / 1e6:,.1f} MB download)' if nbytes else ' (download)')
-    return {'full': full, 'tiny': _standin_description(url)}
+    return {'full': full, 'tiny': (find_standin(url) or (None, 'no stand-in yet'))[1]}
 
 # %% ../nbs/17_review.ipynb #31b1f20a
 SKIP_HEADINGS = r'(Questionnaire|Recap)\b'  # not lessons' content

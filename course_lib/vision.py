@@ -244,7 +244,6 @@ def cnn_learner(data, arch, pretrained:bool=True, cut=None, custom_head=None, ps
     body = create_body(arch, pretrained, cut)
     head = custom_head if custom_head is not None else create_head(2 * num_features(body), data.c, ps=ps)
     if custom_head is None: _kaiming(head)
-    if callable(learner_kwargs.get('metrics')): learner_kwargs['metrics'] = [learner_kwargs['metrics']]  # metrics=error_rate
     learn = Learner(data, nn.Sequential(body, head), **learner_kwargs)
     learn.split(split_on or meta_split(arch))
     if pretrained: learn.freeze()
