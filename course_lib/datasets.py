@@ -324,7 +324,7 @@ def pets_standin(dest:Path, n_per_breed:int=50):
     for breed in PET_BREEDS:
         for i in range(1, n_per_breed + 1): draw_pet(breed, rng).save(dest/'images'/f'{breed}_{i}.jpg', quality=90)
 
-# %% ../nbs/01_datasets.ipynb #6b22faf3
+# %% ../nbs/01_datasets.ipynb #73532a98
 BIWI_CAL = np.array([[129.42, 0, 80], [0, 129.42, 60], [0, 0, 1]])   # BIWI's 517.679 px focal length, at 160 x 120
 
 def biwi_project(centre) -> np.ndarray:
@@ -358,7 +358,7 @@ def biwi_standin(dest:Path, n_frames:int=12):
         person = dict(room=rng.integers(60, 200, 3), skin=tuple(int(v) for v in rng.integers(140, 240, 3)),
                       hair=tuple(int(v) for v in rng.integers(10, 90, 3)), shirt=tuple(int(v) for v in rng.integers(0, 255, 3)))
         for f in range(660, 660 + n_frames):   # the course opens 09/frame_00667_rgb.jpg
-            centre, yaw = np.array([rng.uniform(-130, 130), rng.uniform(-90, 60), rng.uniform(850, 1150)]), rng.uniform(-.8, .8)
+            centre, yaw = np.array([rng.uniform(-280, 280), rng.uniform(-170, 130), rng.uniform(850, 1150)]), rng.uniform(-.8, .8)
             draw_head(centre, yaw, person, rng).save(folder/f'frame_{f:05d}_rgb.jpg', quality=90)
             rot = [[np.cos(yaw), 0, np.sin(yaw)], [0, 1, 0], [-np.sin(yaw), 0, np.cos(yaw)]]
             (folder/f'frame_{f:05d}_pose.txt').write_text(
