@@ -101,13 +101,16 @@ class TinyBert(nn.Module):
         self.norm, self.drop = nn.LayerNorm(d), nn.Dropout(dropout)
         layer = nn.TransformerEncoderLayer(d, n_heads, ff or 4 * d, dropout, 'gelu', batch_first=True)
         self.encoder = nn.TransformerEncoder(layer, n_layers, enable_nested_tensor=False)
+    @staticmethod
+    def segments(ids:torch.Tensor) -> torch.Tensor:
+        "Segment ids: 0 up to the first `[SEP]` included (sentence A), 1 after it (sentence B)."
+        sep = (ids == Special.SEP).long()
+        return ((sep.cumsum(1) - sep) > 0).long()
     def embed(self, ids:torch.Tensor) -> torch.Tensor:
         "What the first layer reads: token + segment + position embeddings, normalised."
-        sep = (ids == Special.SEP).long()
-        seg = ((sep.cumsum(1) - sep) > 0).long()          # 0 up to the first [SEP] included, 1 after it
         if ids.shape[1] > len(self.pos):
             raise ValueError(f"{ids.shape[1]} tokens per input, but this model's positions stop at max_len={len(self.pos)}")
-        return self.norm(self.tok(ids) * self.d ** 0.5 + self.seg(seg) + self.pos[:ids.shape[1]])
+        return self.norm(self.tok(ids) * self.d ** 0.5 + self.seg(self.segments(ids)) + self.pos[:ids.shape[1]])
     def forward(self, ids:torch.Tensor) -> torch.Tensor:
         return self.encoder(self.drop(self.embed(ids)), src_key_padding_mask=ids == Special.PAD)
 
