@@ -28,12 +28,15 @@ from torch import Tensor
 from torch.utils.data import DataLoader, Dataset, TensorDataset
 from torchvision import models
 
-from .data import ImageList as ImageItemList   # fastai v1's name for ImageList before 1.0.47, still in the course
+# fastai v1's name for ImageList before 1.0.47, still in the course
+from .data import ImageList as ImageItemList
 
-LESSONS = ('core', 'datasets', 'data', 'learner', 'sgd', 'vision', 'multilabel', 'text', 'tabular', 'collab', 'unet', 'gan',
-           'detection', 'recsys', 'transformer', 'deploy', 'algorithms', 'review')   # the modules, in the course's order
+# the modules, in the course's order
+LESSONS = ('core', 'datasets', 'data', 'learner', 'sgd', 'vision', 'multilabel', 'text', 'tabular', 'collab', 'unet',
+           'gan', 'detection', 'recsys', 'transformer', 'deploy', 'algorithms', 'review')
 LESSON_MODULES = [importlib.import_module(f'course_lib.{m}') for m in LESSONS]
-for _m in LESSON_MODULES: globals().update({n: getattr(_m, n) for n in _m.__all__})   # `from course_lib.<m> import *` each
+for _m in LESSON_MODULES:
+    globals().update({n: getattr(_m, n) for n in _m.__all__})   # `from course_lib.<m> import *` each
 
 # %% ../nbs/18_all.ipynb #4e0222f7
 Flatten = nn.Flatten        # fastai v1's Flatten(): a batch of anything to (bs, -1)
@@ -42,8 +45,10 @@ V1_NAMES = {   # what `from fastai.vision import *` (and text, tabular, ...) gav
                          'Counter', 'OrderedDict', 'defaultdict', 'namedtuple', 'partial', 'reduce', 'Path',
                          'Any', 'Callable', 'Collection', 'Iterable', 'Optional', 'Sequence', 'Union'],
     'numpy, pandas, matplotlib, PIL': ['np', 'pd', 'mpl', 'plt', 'PIL'],
-    'torch and torchvision': ['torch', 'nn', 'F', 'optim', 'Tensor', 'DataLoader', 'Dataset', 'TensorDataset', 'models'],
+    'torch and torchvision': ['torch', 'nn', 'F', 'optim', 'Tensor', 'DataLoader', 'Dataset', 'TensorDataset',
+                              'models'],
     'fastcore, fastprogress, IPython': ['ifnone', 'listify', 'noop', 'master_bar', 'progress_bar', 'HTML', 'display'],
     'fastai v1 spellings': ['Flatten', 'ImageItemList'],
 }
-__all__ = list(dict.fromkeys([n for m in LESSON_MODULES for n in m.__all__] + [n for v in V1_NAMES.values() for n in v]))
+__all__ = list(dict.fromkeys([n for m in LESSON_MODULES for n in m.__all__] +
+                             [n for v in V1_NAMES.values() for n in v]))

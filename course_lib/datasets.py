@@ -24,7 +24,8 @@ from .core import course_home, get_size, reproducible
 class URLs:
     "The fast.ai archives the lessons use."
     S3 = 'https://s3.amazonaws.com/fast-ai-'
-    SAMPLE, IMAGE, IMAGELOC, NLP, MODEL = f'{S3}sample/', f'{S3}imageclas/', f'{S3}imagelocal/', f'{S3}nlp/', f'{S3}modelzoo/'
+    SAMPLE, IMAGE, IMAGELOC = f'{S3}sample/', f'{S3}imageclas/', f'{S3}imagelocal/'
+    NLP, MODEL = f'{S3}nlp/', f'{S3}modelzoo/'
     ADULT_SAMPLE = f'{SAMPLE}adult_sample.tgz'
     CAMVID_TINY = f'{SAMPLE}camvid_tiny.tgz'
     HUMAN_NUMBERS = f'{SAMPLE}human_numbers.tgz'
@@ -88,7 +89,8 @@ def file_hash(path, algorithm:str='md5') -> str:
 def download_url(url:str, dest, size:int=None, md5:str=None, timeout=30, show_progress=True) -> Path:
     "Download `url` to `dest` with pooch, into a folder beside it; renamed to `dest` once `size` and `md5` match."
     import pooch, requests   # here: only a download needs them
-    dest = Path(dest); dest.parent.mkdir(parents=True, exist_ok=True)
+    dest = Path(dest)
+    dest.parent.mkdir(parents=True, exist_ok=True)
     pooch.get_logger().setLevel('WARNING')   # its notes on hashes; our own errors say what went wrong
     with tempfile.TemporaryDirectory(dir=dest.parent, prefix=f'.{dest.name}.') as tmp:
         try: got = Path(pooch.retrieve(url, None, fname=dest.name, path=tmp,
@@ -131,7 +133,8 @@ def extract_archive(archive, dest) -> Path:
         src = items[0] if len(items) == 1 and items[0].is_dir() else tmp
         os.replace(src, dest)
     except (tarfile.TarError, zipfile.BadZipFile, EOFError) as e:
-        raise DownloadError(f"{archive} is not a readable tar or zip archive ({e}); delete it and download again") from e
+        raise DownloadError(f"{archive} is not a readable tar or zip archive ({e}); "
+                            "delete it and download again") from e
     finally: shutil.rmtree(tmp, ignore_errors=True)
     return dest
 
@@ -163,7 +166,8 @@ def _source_hash(f) -> str:
         try: parts.append(inspect.getsource(g))
         except (TypeError, OSError): return 'source unknown'
         codes = [g.__code__, *(c for c in g.__code__.co_consts if inspect.iscode(c))]
-        for name in dict.fromkeys(i.argval for c in codes for i in dis.get_instructions(c) if i.opname == 'LOAD_GLOBAL'):
+        for name in dict.fromkeys(i.argval for c in codes for i in dis.get_instructions(c)
+                                  if i.opname == 'LOAD_GLOBAL'):
             v = g.__globals__.get(name)
             if inspect.isfunction(v) and v.__module__ == f.__module__: todo.append(v)
             elif isinstance(v, (dict, list, tuple, str, int, float)): parts.append(f'{name} = {v!r}')
@@ -183,7 +187,8 @@ def find_standin(url:str):
 def make_standin(url:str) -> Path:
     "The folder of `url`'s stand-in, generated on first use (deterministic)."
     if find_standin(url) is None:
-        raise DownloadError(f"no tiny stand-in exists for {url}; run with COURSE_LIB_SIZE=full to download the real data")
+        raise DownloadError(f"no tiny stand-in exists for {url}; "
+                            "run with COURSE_LIB_SIZE=full to download the real data")
     build, description, version = STANDINS[url]
     dest = course_home()/'tiny'/url_name(url)
     stamp = f"course_lib stand-in v{version} ({_source_hash(build)})"
@@ -193,7 +198,8 @@ def make_standin(url:str) -> Path:
     try:
         with reproducible(): build(tmp)   # seeded, one thread: the same files whoever builds them
         (tmp/'README.md').write_text(f"# {url_name(url)} ({stamp})\n\nA generated stand-in for {url}, not the real "
-                                     f"dataset: {description}\n\nSame layout, formats and file names as the real one.\n")
+                                     f"dataset: {description}\n\n"
+                                     "Same layout, formats and file names as the real one.\n")
         if _stamped(dest, stamp): return dest                       # another process finished it meanwhile: keep theirs
         if dest.exists(): shutil.rmtree(dest, ignore_errors=True)   # an older version
         try: os.replace(tmp, dest)
@@ -204,7 +210,8 @@ def make_standin(url:str) -> Path:
 # %% ../nbs/01_datasets.ipynb #f6f15b7a
 def _unpacked(folder:Path) -> bool:
     "A dataset is there: `folder` is a folder with something in it (an empty one is where a dataset should go)."
-    if folder.exists() and not folder.is_dir(): raise DownloadError(f"{folder} is a file where the dataset's folder should be: move it")
+    if folder.exists() and not folder.is_dir():
+        raise DownloadError(f"{folder} is a file where the dataset's folder should be: move it")
     return folder.is_dir() and any(folder.iterdir())
 
 def _copy_standin(url:str, folder:Path) -> Path:
@@ -212,7 +219,9 @@ def _copy_standin(url:str, folder:Path) -> Path:
     if _unpacked(folder): return folder
     folder.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f'.{folder.name}.'))
-    try: shutil.copytree(make_standin(url), tmp, dirs_exist_ok=True); os.replace(tmp, folder)
+    try:
+        shutil.copytree(make_standin(url), tmp, dirs_exist_ok=True)
+        os.replace(tmp, folder)
     finally: shutil.rmtree(tmp, ignore_errors=True)
     return folder
 
@@ -260,22 +269,27 @@ def _digits():
     valid = np.random.default_rng(42).random(len(ims)) < 0.2
     return ims, d.target, valid
 
-@standin(URLs.MNIST_SAMPLE, "3s and 7s from scikit-learn's UCI handwritten digits (8x8, scaled to 28x28), an 80/20 split.")
+@standin(URLs.MNIST_SAMPLE,
+         "3s and 7s from scikit-learn's UCI handwritten digits (8x8, scaled to 28x28), an 80/20 split.")
 def mnist_sample_standin(dest:Path):
-    ims, ys, valid = _digits(); rows = []
+    ims, ys, valid = _digits()
+    rows = []
     for i, (im, y, v) in enumerate(zip(ims, ys, valid)):
         if y not in (3, 7): continue
         name = f"{'valid' if v else 'train'}/{y}/{i}.png"
-        (dest/name).parent.mkdir(parents=True, exist_ok=True); im.save(dest/name)
+        (dest/name).parent.mkdir(parents=True, exist_ok=True)
+        im.save(dest/name)
         if not v: rows.append((name, int(y == 7)))
     pd.DataFrame(rows, columns=['name', 'label']).to_csv(dest/'labels.csv', index=False)
 
-@standin(URLs.MNIST, "all ten digits from scikit-learn's UCI handwritten digits (8x8, scaled to 28x28), an 80/20 split.")
+@standin(URLs.MNIST,
+         "all ten digits from scikit-learn's UCI handwritten digits (8x8, scaled to 28x28), an 80/20 split.")
 def mnist_standin(dest:Path):
     ims, ys, valid = _digits()
     for i, (im, y, v) in enumerate(zip(ims, ys, valid)):
         name = dest/('testing' if v else 'training')/str(y)/f'{i}.png'
-        name.parent.mkdir(parents=True, exist_ok=True); im.save(name)
+        name.parent.mkdir(parents=True, exist_ok=True)
+        im.save(name)
 
 # %% ../nbs/01_datasets.ipynb #6cd6cf88
 PET_BREEDS = {  # name: (fur rgb, pattern, body width)
@@ -287,11 +301,13 @@ PET_BREEDS = {  # name: (fur rgb, pattern, body width)
 
 def draw_pet(breed:str, rng) -> Image.Image:
     "One picture of a stand-in pet of `breed`, with random size, position, pose and background."
-    fur, pattern, wide = PET_BREEDS[breed]; cat = breed[0].isupper()
+    fur, pattern, wide = PET_BREEDS[breed]
+    cat = breed[0].isupper()
     w, h = int(rng.integers(80, 130)), int(rng.integers(80, 130))
     bg = rng.integers(40, 200, 3)
     im = Image.fromarray((bg + rng.normal(0, 18, (h, w, 3))).clip(0, 255).astype(np.uint8))
-    d = ImageDraw.Draw(im); s = min(w, h) * rng.uniform(0.28, 0.4)
+    d = ImageDraw.Draw(im)
+    s = min(w, h) * rng.uniform(0.28, 0.4)
     cx, cy = w * rng.uniform(0.35, 0.65), h * rng.uniform(0.45, 0.65)
     col = tuple(int(c) for c in np.clip(np.array(fur) + rng.normal(0, 12, 3), 0, 255))
     dark = tuple(int(c * 0.35) for c in col)
@@ -303,10 +319,13 @@ def draw_pet(breed:str, rng) -> Image.Image:
     if cat:
         for e in ears: d.polygon(e, fill=ear_col)
     else:
-        for sx in (-1, 1): d.ellipse([hx + sx * r * 0.8 - r * 0.35, hy - r * 0.6, hx + sx * r * 0.8 + r * 0.35, hy + r * 0.6], fill=dark)
+        for sx in (-1, 1):
+            d.ellipse([hx + sx * r * 0.8 - r * 0.35, hy - r * 0.6, hx + sx * r * 0.8 + r * 0.35, hy + r * 0.6],
+                      fill=dark)
     d.ellipse([hx - r, hy - r, hx + r, hy + r], fill=col)                                          # head
     _draw_pattern(d, pattern, rng, cx, cy, s, wide, hx, hy, r, dark)
-    for sx in (-1, 1): d.ellipse([hx + sx * r * 0.4 - 2, hy - r * 0.2 - 2, hx + sx * r * 0.4 + 2, hy - r * 0.2 + 2], fill=(20, 20, 20))
+    for sx in (-1, 1):
+        d.ellipse([hx + sx * r * 0.4 - 2, hy - r * 0.2 - 2, hx + sx * r * 0.4 + 2, hy - r * 0.2 + 2], fill=(20, 20, 20))
     return im.filter(ImageFilter.GaussianBlur(0.6))
 
 def _draw_pattern(d, pattern, rng, cx, cy, s, wide, hx, hy, r, dark):
@@ -314,17 +333,19 @@ def _draw_pattern(d, pattern, rng, cx, cy, s, wide, hx, hy, r, dark):
         for _ in range(9):
             x, y = cx + rng.uniform(-0.8, 0.8) * s * wide, cy + rng.uniform(0.05, 0.8) * s
             d.ellipse([x - s * 0.08, y - s * 0.08, x + s * 0.08, y + s * 0.08], fill=dark)
-    elif pattern == 'points': d.ellipse([hx - r * 0.5, hy - r * 0.1, hx + r * 0.5, hy + r * 0.8], fill=dark)   # dark mask
+    elif pattern == 'points':
+        d.ellipse([hx - r * 0.5, hy - r * 0.1, hx + r * 0.5, hy + r * 0.8], fill=dark)   # dark mask
     elif pattern == 'patches': d.ellipse([cx - s * wide * 0.6, cy, cx + s * wide * 0.2, cy + s * 0.5], fill=dark)
     elif pattern == 'bib': d.ellipse([cx - s * 0.35, cy - s * 0.05, cx + s * 0.35, cy + s * 0.5], fill=(245, 240, 230))
 
 @standin(URLs.PETS, "eight drawn 'breeds' (4 cats, 4 dogs) that differ in fur colour, pattern and build; 50 jpgs each.")
 def pets_standin(dest:Path, n_per_breed:int=50):
-    (dest/'images').mkdir(parents=True); rng = np.random.default_rng(42)
+    (dest/'images').mkdir(parents=True)
+    rng = np.random.default_rng(42)
     for breed in PET_BREEDS:
         for i in range(1, n_per_breed + 1): draw_pet(breed, rng).save(dest/'images'/f'{breed}_{i}.jpg', quality=90)
 
-# %% ../nbs/01_datasets.ipynb #73532a98
+# %% ../nbs/01_datasets.ipynb #b569f348
 BIWI_CAL = np.array([[129.42, 0, 80], [0, 129.42, 60], [0, 0, 1]])   # BIWI's 517.679 px focal length, at 160 x 120
 
 def biwi_project(centre) -> np.ndarray:
@@ -335,13 +356,15 @@ def biwi_project(centre) -> np.ndarray:
 def draw_head(centre, yaw:float, person:dict, rng) -> Image.Image:
     "A 160 x 120 picture of `person`'s head at `centre` (mm), turned by `yaw` (radians), with shoulders, in a room."
     im = Image.fromarray((person['room'] + rng.normal(0, 10, (120, 160, 3))).clip(0, 255).astype(np.uint8))
-    d = ImageDraw.Draw(im); (cx, cy), r = biwi_project(centre), 90 * BIWI_CAL[0, 0] / centre[2]
-    d.ellipse([cx - 2.2 * r, cy + 0.9 * r, cx + 2.2 * r, cy + 3.5 * r], fill=person['shirt'])                 # shoulders
-    d.ellipse([cx - 0.8 * r, cy - r, cx + 0.8 * r, cy + r], fill=person['skin'])                             # face
-    d.chord([cx - 0.85 * r, cy - 1.1 * r, cx + 0.85 * r, cy + 0.3 * r], 180, 360, fill=person['hair'])         # hair
+    d = ImageDraw.Draw(im)
+    (cx, cy), r = biwi_project(centre), 90 * BIWI_CAL[0, 0] / centre[2]
+    d.ellipse([cx - 2.2 * r, cy + 0.9 * r, cx + 2.2 * r, cy + 3.5 * r], fill=person['shirt'])            # shoulders
+    d.ellipse([cx - 0.8 * r, cy - r, cx + 0.8 * r, cy + r], fill=person['skin'])                         # face
+    d.chord([cx - 0.85 * r, cy - 1.1 * r, cx + 0.85 * r, cy + 0.3 * r], 180, 360, fill=person['hair'])   # hair
     nose = cx + 0.5 * r * np.sin(yaw)
-    for ex in (-0.35, 0.35): d.ellipse([nose + ex * r - 1.5, cy + 0.05 * r - 1.5, nose + ex * r + 1.5, cy + 0.05 * r + 1.5],
-                                       fill=(25, 25, 25))
+    for ex in (-0.35, 0.35):
+        d.ellipse([nose + ex * r - 1.5, cy + 0.05 * r - 1.5, nose + ex * r + 1.5, cy + 0.05 * r + 1.5],
+                  fill=(25, 25, 25))
     d.line([nose, cy + 0.1 * r, nose, cy + 0.45 * r], fill=tuple(int(c * 0.7) for c in person['skin']), width=2)
     return im.filter(ImageFilter.GaussianBlur(0.5))
 
@@ -349,30 +372,39 @@ def _cal_text() -> str:   # BIWI's rgb.cal: intrinsics, distortion, rotation, tr
     rows = [' '.join(f'{v:g}' for v in r) for r in BIWI_CAL]
     return '\n'.join(rows + ['', '0 0 0 0', '', '1 0 0', '0 1 0', '0 0 1', '', '0 0 0', '', '160 120']) + '\n'
 
-@standin(URLs.BIWI_HEAD_POSE, "24 drawn people (folders 01-24), 12 frames each at 160 x 120, with BIWI's pose and calibration "
-         "files: the head centre is where the drawn head is.")
+@standin(URLs.BIWI_HEAD_POSE, "24 drawn people (folders 01-24), 12 frames each at 160 x 120, with BIWI's pose and "
+         "calibration files: the head centre is where the drawn head is.")
 def biwi_standin(dest:Path, n_frames:int=12):
     rng = np.random.default_rng(3)
     for k in range(1, 25):
-        folder = dest/f'{k:02d}'; folder.mkdir(parents=True); (folder/'rgb.cal').write_text(_cal_text())
+        folder = dest/f'{k:02d}'
+        folder.mkdir(parents=True)
+        (folder/'rgb.cal').write_text(_cal_text())
         person = dict(room=rng.integers(60, 200, 3), skin=tuple(int(v) for v in rng.integers(140, 240, 3)),
-                      hair=tuple(int(v) for v in rng.integers(10, 90, 3)), shirt=tuple(int(v) for v in rng.integers(0, 255, 3)))
+                      hair=tuple(int(v) for v in rng.integers(10, 90, 3)),
+                      shirt=tuple(int(v) for v in rng.integers(0, 255, 3)))
         for f in range(660, 660 + n_frames):   # the course opens 09/frame_00667_rgb.jpg
-            centre, yaw = np.array([rng.uniform(-280, 280), rng.uniform(-170, 130), rng.uniform(850, 1150)]), rng.uniform(-.8, .8)
+            centre = np.array([rng.uniform(-280, 280), rng.uniform(-170, 130), rng.uniform(850, 1150)])
+            yaw = rng.uniform(-.8, .8)
             draw_head(centre, yaw, person, rng).save(folder/f'frame_{f:05d}_rgb.jpg', quality=90)
             rot = [[np.cos(yaw), 0, np.sin(yaw)], [0, 1, 0], [-np.sin(yaw), 0, np.cos(yaw)]]
             (folder/f'frame_{f:05d}_pose.txt').write_text(
-                '\n'.join(' '.join(f'{v:.6f}' for v in r) for r in rot) + '\n\n' + ' '.join(f'{v:.3f}' for v in centre) + '\n')
+                '\n'.join(' '.join(f'{v:.6f}' for v in r) for r in rot) + '\n\n' +
+                ' '.join(f'{v:.3f}' for v in centre) + '\n')
 
 def draw_bedroom(rng, size:int=64) -> Image.Image:
     "A drawn bedroom: wall, floor, a window, a bed with a pillow, in random colours and places."
     col = lambda lo=30, hi=230: tuple(int(v) for v in rng.integers(lo, hi, 3))
-    im = Image.new('RGB', (size, size), col(120, 230)); d = ImageDraw.Draw(im)
-    horizon = int(size * rng.uniform(0.5, 0.7)); d.rectangle([0, horizon, size, size], fill=col(60, 180))      # floor
-    wx = rng.uniform(0.1, 0.6) * size; d.rectangle([wx, size * 0.12, wx + size * 0.28, size * 0.4], fill=col(150, 255))
-    bx, bw = rng.uniform(0, 0.4) * size, rng.uniform(0.45, 0.6) * size; top = horizon - size * 0.12
-    d.rectangle([bx, top, bx + bw, horizon + size * 0.18], fill=col())                                             # bed
-    d.rectangle([bx + 2, top - size * 0.06, bx + bw * 0.3, top + 2], fill=col(200, 255))                           # pillow
+    im = Image.new('RGB', (size, size), col(120, 230))
+    d = ImageDraw.Draw(im)
+    horizon = int(size * rng.uniform(0.5, 0.7))
+    d.rectangle([0, horizon, size, size], fill=col(60, 180))                               # floor
+    wx = rng.uniform(0.1, 0.6) * size
+    d.rectangle([wx, size * 0.12, wx + size * 0.28, size * 0.4], fill=col(150, 255))
+    bx, bw = rng.uniform(0, 0.4) * size, rng.uniform(0.45, 0.6) * size
+    top = horizon - size * 0.12
+    d.rectangle([bx, top, bx + bw, horizon + size * 0.18], fill=col())                     # bed
+    d.rectangle([bx + 2, top - size * 0.06, bx + bw * 0.3, top + 2], fill=col(200, 255))   # pillow
     arr = np.asarray(im).astype(float) + rng.normal(0, 6, (size, size, 3))
     return Image.fromarray(arr.clip(0, 255).astype(np.uint8)).filter(ImageFilter.GaussianBlur(0.6))
 
@@ -380,5 +412,6 @@ def draw_bedroom(rng, size:int=64) -> Image.Image:
 def lsun_bedrooms_standin(dest:Path, n:int=600):
     rng = np.random.default_rng(5)
     for i in range(n):
-        f = dest/f'{i % 4}'/f'{i // 4 % 10}'/f'{i:06d}.jpg'; f.parent.mkdir(parents=True, exist_ok=True)
+        f = dest/f'{i % 4}'/f'{i // 4 % 10}'/f'{i:06d}.jpg'
+        f.parent.mkdir(parents=True, exist_ok=True)
         draw_bedroom(rng).save(f, quality=90)

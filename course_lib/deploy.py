@@ -49,7 +49,8 @@ def _item_row(split:str, x, y, root:Path) -> str:
 
 def dataset_fingerprint(data) -> str:
     "sha256 over every item's split, file name (relative to `data.path`), size in bytes and label, sorted."
-    rows = sorted(_item_row(split, x, y, Path(data.path)) for split, ds in (('train', data.train_ds), ('valid', data.valid_ds))
+    rows = sorted(_item_row(split, x, y, Path(data.path))
+                  for split, ds in (('train', data.train_ds), ('valid', data.valid_ds))
                   for x, y in zip(ds.x.items, ds.y.items))
     return hashlib.sha256('\n'.join(rows).encode()).hexdigest()
 
@@ -103,7 +104,9 @@ def _to_json(obj:dict, what:str) -> str:
 # %% ../nbs/15_deploy.ipynb #6c18a602
 class ModelRegistry:
     "Versions of named models under `root`: `name/v<N>/{export.pth,lineage.json}` and a `name/production.json` pointer."
-    def __init__(self, root): self.root = Path(root); self.root.mkdir(parents=True, exist_ok=True)
+    def __init__(self, root):
+        self.root = Path(root)
+        self.root.mkdir(parents=True, exist_ok=True)
     def __repr__(self): return f"ModelRegistry({str(self.root)!r}): {self.names() or 'empty'}"
 
     def names(self) -> list:
@@ -112,7 +115,8 @@ class ModelRegistry:
 
     def _dir(self, name:str, must_exist:bool=True) -> Path:
         if not isinstance(name, str) or not _NAME_RE.fullmatch(name):
-            raise ValueError(f"model name {name!r}: use letters, digits, '_', '-' and '.', starting with a letter or digit")
+            raise ValueError(f"model name {name!r}: use letters, digits, '_', '-' and '.', "
+                             "starting with a letter or digit")
         if must_exist and not (self.root/name).is_dir():
             raise UnknownModelError(f"no model named {name!r} in {self.root}; models: {self.names() or 'none'}")
         return self.root/name
@@ -124,7 +128,8 @@ class ModelRegistry:
 
     def _check(self, name:str, version) -> int:
         vs = self.versions(name)
-        if version not in vs: raise UnknownModelError(f"model {name!r} has no version {version!r}; versions: {vs or 'none'}")
+        if version not in vs:
+            raise UnknownModelError(f"model {name!r} has no version {version!r}; versions: {vs or 'none'}")
         return version
 
     def lineage(self, name:str, version:int) -> dict:
@@ -139,7 +144,8 @@ def register(self:ModelRegistry, learn:Learner, name:str, metrics:dict, settings
     if parent is not None: self._check(name, parent)
     version = max(self.versions(name) if d.is_dir() else [], default=0) + 1
     meta = lineage(learn, name, version, metrics, settings, parent)       # bad metrics fail before anything is written
-    d.mkdir(exist_ok=True); tmp = Path(tempfile.mkdtemp(dir=d, prefix=f'.v{version}.'))
+    d.mkdir(exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=d, prefix=f'.v{version}.'))
     try:
         meta['sha256'] = file_hash(learn.export(tmp/'export.pth'), 'sha256')
         (tmp/'lineage.json').write_text(_to_json(meta, f'lineage of {name!r} v{version}'))
@@ -179,7 +185,8 @@ def promote(self:ModelRegistry, name:str, version:int) -> int:
 def rollback(self:ModelRegistry, name:str) -> int:
     "Go back to the version that was in production before the current one; returns it."
     h = self._history(name)
-    if len(h) < 2: raise ValueError(f"cannot roll back {name!r}: its production history is {h}, there is no earlier version")
+    if len(h) < 2:
+        raise ValueError(f"cannot roll back {name!r}: its production history is {h}, there is no earlier version")
     self._set_history(name, h[:-1])
     return h[-2]
 
@@ -192,11 +199,14 @@ def load(self:ModelRegistry, name:str, version:int=None) -> Learner:
     if version is None:
         version = self.production(name)
         if version is None:
-            raise UnknownModelError(f"model {name!r} has no production version yet: promote one of {self.versions(name)}")
-    meta = self.lineage(name, version); d = self.root/name/f'v{version}'
+            raise UnknownModelError(f"model {name!r} has no production version yet: "
+                                    f"promote one of {self.versions(name)}")
+    meta = self.lineage(name, version)
+    d = self.root/name/f'v{version}'
     if file_hash(d/'export.pth', 'sha256') != meta['sha256']:
         raise ValueError(f"{d/'export.pth'} does not match the sha256 in its lineage: the file was changed or damaged")
-    learn = load_learner(d); learn.lineage = meta
+    learn = load_learner(d)
+    learn.lineage = meta
     return learn
 
 @patch
@@ -205,8 +215,8 @@ def list(self:ModelRegistry, name:str) -> pd.DataFrame:
     prod, rows = self.production(name), []
     for v in self.versions(name):
         m = self.lineage(name, v)
-        rows.append({'version': v, 'created': m['created'], 'parent': m['parent'], 'data': m['data']['fingerprint'][:12],
-                     **m['metrics'], 'production': v == prod})
+        rows.append({'version': v, 'created': m['created'], 'parent': m['parent'],
+                     'data': m['data']['fingerprint'][:12], **m['metrics'], 'production': v == prod})
     df = pd.DataFrame(rows, columns=None if rows else ['version', 'created', 'parent', 'data', 'production'])
     return df.astype({'parent': 'Int64'})
 
@@ -215,7 +225,9 @@ def list(self:ModelRegistry, name:str) -> pd.DataFrame:
 # %% ../nbs/15_deploy.ipynb #b238d8fb
 class ApiError(Exception):
     "An error the API answers with HTTP `status` and a JSON `{'error': msg}`."
-    def __init__(self, status:int, msg:str): super().__init__(msg); self.status, self.msg = status, msg
+    def __init__(self, status:int, msg:str):
+        super().__init__(msg)
+        self.status, self.msg = status, msg
 
 def decode_upload(body:bytes, max_pixels:int=4096 * 4096, source:str='the upload') -> tv_tensors.Image:
     "Decode an uploaded image to a uint8 RGB tensor as `ImageList.open` does; `ApiError` naming `source` if it is not one."
@@ -227,10 +239,12 @@ def decode_upload(body:bytes, max_pixels:int=4096 * 4096, source:str='the upload
         raise ApiError(422, f"{source} is not an image we can read: expected a whole PNG, JPEG, GIF or WebP file "
                             f"({len(body):,} bytes starting {body[:8]!r})") from None
     if w * h > max_pixels: raise ApiError(413, f"the image is {w}x{h} = {w * h:,} pixels; the limit is {max_pixels:,}")
-    try: return tv_tensors.Image(decode_image(torch.frombuffer(bytearray(body), dtype=torch.uint8), mode=ImageReadMode.RGB))
+    try: return tv_tensors.Image(decode_image(torch.frombuffer(bytearray(body), dtype=torch.uint8),
+                                              mode=ImageReadMode.RGB))
     except RuntimeError:   # torchvision's message names its C++ source file, which tells the client nothing
-        raise ApiError(422, f"{source} is an incomplete or damaged {fmt} image: its header says {w}x{h} pixels, but its "
-                            f"pixel data ({len(body):,} bytes in all) does not decode; send the whole file") from None
+        raise ApiError(422, f"{source} is an incomplete or damaged {fmt} image: its header says {w}x{h} pixels, "
+                            f"but its pixel data ({len(body):,} bytes in all) does not decode; "
+                            "send the whole file") from None
 
 # %% ../nbs/15_deploy.ipynb #5a0dd4e0
 def latency_summary(ms) -> dict:
@@ -246,7 +260,9 @@ class Monitor:
     def record(self, status:int, seconds:float, result:dict=None):
         "Count one request that got `status` after `seconds`; `result` is the prediction when there is one."
         with self.lock:
-            c = self.counts; c['requests'] += 1; self.ms.append(seconds * 1000)
+            c = self.counts
+            c['requests'] += 1
+            self.ms.append(seconds * 1000)
             c['ok' if status < 400 else 'client_errors' if status < 500 else 'server_errors'] += 1
             for k in ('low_confidence', 'unusual_input'): c[k] += bool(result and result[k])
     def summary(self) -> dict:
@@ -279,7 +295,8 @@ class ModelService:
 # %% ../nbs/15_deploy.ipynb #d9aa34c4
 async def _read_body(request, max_bytes:int) -> bytes:
     n = request.headers.get('content-length', '')
-    if n.isdigit() and int(n) > max_bytes: raise ApiError(413, f"the body is {int(n):,} bytes; the limit is {max_bytes:,}")
+    if n.isdigit() and int(n) > max_bytes:
+        raise ApiError(413, f"the body is {int(n):,} bytes; the limit is {max_bytes:,}")
     chunks, size = [], 0
     async for c in request.stream():
         size += len(c)
@@ -289,7 +306,8 @@ async def _read_body(request, max_bytes:int) -> bytes:
 
 async def _form_file(headers, body:bytes) -> bytes:
     async def stream(): yield body
-    try: form = await MultiPartParser(headers, stream(), max_files=1, max_fields=10, max_part_size=len(body) + 1).parse()
+    try: form = await MultiPartParser(headers, stream(), max_files=1, max_fields=10,
+                                      max_part_size=len(body) + 1).parse()
     except (MultiPartException, ValueError) as e: raise ApiError(400, f"malformed multipart form: {e}") from None
     try:
         f = form.get('file')
@@ -304,8 +322,8 @@ async def upload_bytes(request, max_bytes:int) -> tuple:
     "The image bytes of a request and where they were: the raw body (an image content type) or the `file` field of a form."
     ctype = request.headers.get('content-type', '').split(';')[0].strip().lower()
     if ctype not in _IMAGE_TYPES + ('multipart/form-data',):
-        raise ApiError(415, f"content type {ctype or 'missing'!r}: send an image ({', '.join(_IMAGE_TYPES)}) as the body, "
-                            "or as the field 'file' of multipart/form-data")
+        raise ApiError(415, f"content type {ctype or 'missing'!r}: send an image ({', '.join(_IMAGE_TYPES)}) as the "
+                            "body, or as the field 'file' of multipart/form-data")
     body = await _read_body(request, max_bytes)
     if ctype == 'multipart/form-data': return await _form_file(request.headers, body), "the form field 'file'"
     return body, 'the request body'
@@ -320,11 +338,15 @@ def predict_endpoint(svc:ModelService, max_bytes:int, max_pixels:int):
         try:
             body, source = await upload_bytes(request, max_bytes)
             im = decode_upload(body, max_pixels, source)
-            out = await run_in_threadpool(svc.predict, im); status = 200
+            out = await run_in_threadpool(svc.predict, im)
+            status = 200
             return JSONResponse(out)
-        except ApiError as e: status = e.status; return JSONResponse({'error': e.msg}, e.status)
+        except ApiError as e:
+            status = e.status
+            return JSONResponse({'error': e.msg}, e.status)
         except Exception as e:
-            _log.exception('predict failed'); return JSONResponse({'error': f'internal error ({type(e).__name__})'}, 500)
+            _log.exception('predict failed')
+            return JSONResponse({'error': f'internal error ({type(e).__name__})'}, 500)
         finally: svc.monitor.record(status, time.perf_counter() - t, out)
     return predict
 
@@ -351,14 +373,18 @@ def create_app(registry:ModelRegistry, name:str, threshold:float=0.8, max_bytes:
     svc = ModelService(registry, name, threshold, max_z)
     def health(request):
         ok = svc.learn is not None
-        return JSONResponse({'status': 'ok' if ok else 'loading', 'model': name, 'version': svc.version}, 200 if ok else 503)
+        return JSONResponse({'status': 'ok' if ok else 'loading', 'model': name, 'version': svc.version},
+                            200 if ok else 503)
     def models(request): return JSONResponse(json.loads(registry.list(name).to_json(orient='records')))
     def metrics(request): return JSONResponse({'model': name, 'version': svc.version, **svc.monitor.summary()})
     @contextlib.asynccontextmanager
-    async def lifespan(app): svc.load(); yield                  # the model loads once, before the first request
+    async def lifespan(app):
+        svc.load()   # the model loads once, before the first request
+        yield
     token = admin_token or os.environ.get('COURSE_LIB_ADMIN_TOKEN')
-    routes = [Route('/predict', predict_endpoint(svc, max_bytes, max_pixels), methods=['POST']), Route('/health', health),
-              Route('/models', models), Route('/metrics', metrics), Route('/reload', reload_endpoint(svc, token), methods=['POST'])]
+    routes = [Route('/predict', predict_endpoint(svc, max_bytes, max_pixels), methods=['POST']),
+              Route('/health', health), Route('/models', models), Route('/metrics', metrics),
+              Route('/reload', reload_endpoint(svc, token), methods=['POST'])]
     app = Starlette(routes=routes, exception_handlers={HTTPException: _json_error}, lifespan=lifespan)
     app.state.service = svc
     return app
@@ -370,21 +396,27 @@ class BackgroundServer:
         ip = ipaddress.ip_address(host)
         if not (ip.is_loopback and ip.version == 4):
             raise ValueError(f"BackgroundServer serves loopback only, not {host!r}; use serve()")
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM); self.sock.bind((host, 0))
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.bind((host, 0))
         self.url, self.timeout = f'http://{host}:{self.sock.getsockname()[1]}', timeout
         self.server = uvicorn.Server(uvicorn.Config(app, log_level='warning', access_log=False, lifespan='on'))
         self.thread = threading.Thread(target=self.server.run, kwargs={'sockets': [self.sock]}, daemon=True)
     def start(self):
-        self.thread.start(); end = time.monotonic() + self.timeout
+        self.thread.start()
+        end = time.monotonic() + self.timeout
         while not self.server.started:
             if not self.thread.is_alive():
-                self.sock.close(); raise RuntimeError(f"the server at {self.url} failed to start (see the log)")
+                self.sock.close()
+                raise RuntimeError(f"the server at {self.url} failed to start (see the log)")
             if time.monotonic() > end:
-                self.stop(); raise TimeoutError(f"the server at {self.url} did not start in {self.timeout} s")
+                self.stop()
+                raise TimeoutError(f"the server at {self.url} did not start in {self.timeout} s")
             time.sleep(0.01)
         return self
     def stop(self):
-        self.server.should_exit = True; self.thread.join(self.timeout); self.sock.close()
+        self.server.should_exit = True
+        self.thread.join(self.timeout)
+        self.sock.close()
         if self.thread.is_alive(): raise RuntimeError(f"the server at {self.url} did not stop in {self.timeout} s")
     def __enter__(self): return self.start()
     def __exit__(self, *exc): self.stop()
@@ -396,7 +428,8 @@ def http_request(url:str, method:str='GET', body:bytes=None, headers:dict=None, 
     conn = http.client.HTTPConnection(u.hostname, u.port, timeout=timeout)
     try:
         conn.request(method, u.path or '/', body=body, headers=headers or {})
-        r = conn.getresponse(); raw = r.read()
+        r = conn.getresponse()
+        raw = r.read()
     finally: conn.close()
     try: return r.status, json.loads(raw) if raw else None
     except ValueError: return r.status, {'text': raw.decode(errors='replace')}
@@ -436,11 +469,14 @@ def load_test(url:str, body:bytes, content_type:str, clients:int=4, requests:int
     def client(_):
         ms, errors = [], 0
         for _ in range(requests):
-            if time.monotonic() > end: errors += 1; continue               # not sent in time: a failure too
+            if time.monotonic() > end:   # not sent in time: a failure too
+                errors += 1
+                continue
             t = time.perf_counter()
             try: ok = http_request(url, 'POST', body, {'Content-Type': content_type}, timeout)[0] == 200
             except OSError: ok = False
-            ms.append((time.perf_counter() - t) * 1000); errors += not ok
+            ms.append((time.perf_counter() - t) * 1000)
+            errors += not ok
         return ms, errors
     with ThreadPoolExecutor(clients) as ex: res = list(ex.map(client, range(clients)))
     ms, n = [m for r in res for m in r[0]], clients * requests
@@ -457,7 +493,8 @@ def probe_availability(url:str, n:int=20, interval:float=0.05, timeout:float=2.)
     return ok / n
 
 # %% ../nbs/15_deploy.ipynb #3b8cd09e
-def promote_if_better(registry:ModelRegistry, name:str, version:int, metric:str='accuracy', higher_is_better:bool=True) -> bool:
+def promote_if_better(registry:ModelRegistry, name:str, version:int, metric:str='accuracy',
+                      higher_is_better:bool=True) -> bool:
     "Promote `version` of `name` if its `metric` is not worse than the production version's (or none is in production)."
     def value(v):
         ms = registry.lineage(name, v)['metrics']
@@ -502,7 +539,8 @@ def check_registry(root, name:str) -> int:
 
 def serve_cli(argv:list=None):
     "`python -m course_lib.deploy --registry DIR --name NAME [--host H] [--port P]`: check the registry, then `serve`."
-    p = serve_parser(); args = p.parse_args(argv)
+    p = serve_parser()
+    args = p.parse_args(argv)
     try: check_registry(args.registry, args.name)
     except (OSError, LookupError, ValueError) as e: p.error(str(e))
     serve(args.registry, args.name, args.host, args.port)
@@ -575,25 +613,31 @@ class DistributedTrainer(Callback):
     def after_validate(self):   # means over this rank's items -> sums over every rank's -> means over all
         if not dist.is_initialized(): return
         n = len(self.learn.data.valid_dl.dl.sampler)
-        t = torch.tensor([v * n if n else 0. for v in self.learn.val_stats] + [n], dtype=torch.float64, device=self.learn.device)
-        dist.all_reduce(t); self.learn.val_stats = (t[:-1] / t[-1]).tolist()
+        t = torch.tensor([v * n if n else 0. for v in self.learn.val_stats] + [n], dtype=torch.float64,
+                         device=self.learn.device)
+        dist.all_reduce(t)
+        self.learn.val_stats = (t[:-1] / t[-1]).tolist()
     def after_fit(self):
         l = self.learn
         if isinstance(l.model, DistributedDataParallel): l.model = l.model.module
-        if hasattr(self, 'dls'): (l.data.train_dl, l.data.valid_dl), self.dls = self.dls, None; del self.dls
+        if hasattr(self, 'dls'):
+            (l.data.train_dl, l.data.valid_dl), self.dls = self.dls, None
+            del self.dls
 
 # %% ../nbs/15_deploy.ipynb #e0cd262a
 @patch
 def to_distributed(self:Learner, cuda_id:int=None, sync_bn:bool=False, shuffle:bool=True) -> Learner:
     "Train on every process of a `torchrun`/`launch` run: DDP, a share of the data each, output and files from rank 0."
     dev = setup_distrib(cuda_id)
-    if not dist.is_initialized(): print("to_distributed: not started by torchrun or launch, so training in this one process")
+    if not dist.is_initialized():
+        print("to_distributed: not started by torchrun or launch, so training in this one process")
     elif sync_bn:
         if dev.type != 'cuda': raise ValueError("to_distributed(sync_bn=True) needs CUDA GPUs (torch's SyncBatchNorm); "
                                                 "on CPUs batch norm uses each process's own statistics: sync_bn=False")
         self.model = nn.SyncBatchNorm.convert_sync_batchnorm(self.model)
     if dev.type == 'cuda':
-        self.device = dev; self.model.to(dev)
+        self.device = dev
+        self.model.to(dev)
         for dl in self.data.dls: dl.device = dev
     self.show_progress = self.show_progress and rank_distrib() == 0
     if not any(isinstance(cb, DistributedTrainer) for cb in self.callbacks): self.add_cb(DistributedTrainer(shuffle))
@@ -637,7 +681,8 @@ def _run(fn, kwargs:dict):
 
 @contextlib.contextmanager
 def _environ(**values):
-    old = {k: os.environ.get(k) for k in values}; os.environ.update(values)
+    old = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
     try: yield
     finally:
         for k, v in old.items():
@@ -660,6 +705,7 @@ def launch(fn, nprocs:int=2, threads:int=1, **kwargs) -> list:
                            logs_specs=DefaultLogsSpecs(log_dir=logs, redirects=Std.ALL))
         try: res = elastic_launch(cfg, _run)(fn, kwargs)
         except ChildFailedError as e:
-            rank, f = min(e.failures.items()); raise RuntimeError(f"launch: rank {rank} failed: {f.message}") from None
+            rank, f = min(e.failures.items())
+            raise RuntimeError(f"launch: rank {rank} failed: {f.message}") from None
         finally: _show_output(Path(logs), nprocs)
     return [res[r] for r in range(nprocs)]

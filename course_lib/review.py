@@ -59,7 +59,8 @@ def _check_numbers(items, what, name):
 def pair_items(questions:list, answers:list, name:str) -> list:
     "Pair numbered `questions` with `answers` by number; `name` (the notebook) is named in every error."
     if not questions: raise QuestionnaireError(f"{name}: the '## Questionnaire' cell has no numbered questions")
-    _check_numbers(questions, 'question', name); _check_numbers(answers, 'answer', name)
+    _check_numbers(questions, 'question', name)
+    _check_numbers(answers, 'answer', name)
     if len(answers) < len(questions):
         raise QuestionnaireError(f"{name}: {len(questions)} questions but {len(answers)} answers: "
                                  f"question {len(answers) + 1} has no answer")
@@ -153,15 +154,18 @@ def anki_deck(cards:list,                         # the `Card`s, one note each
     with tempfile.TemporaryDirectory() as tmp:
         db = Path(tmp)/'collection.anki2'
         with closing(sqlite3.connect(db)) as con:
-            genanki.Package(deck).write_to_db(con.cursor(), ts, itertools.count(int(ts * 1000))); con.commit()
+            genanki.Package(deck).write_to_db(con.cursor(), ts, itertools.count(int(ts * 1000)))
+            con.commit()
         with atomic_write(path, 'wb') as f, zipfile.ZipFile(f, 'w', zipfile.ZIP_DEFLATED) as z:
-            z.write(db, 'collection.anki2'); z.writestr('media', '{}')
+            z.write(db, 'collection.anki2')
+            z.writestr('media', '{}')
     return Path(path)
 
 # %% ../nbs/17_review.ipynb #bbead719
 def _entry_ok(e) -> bool:
     try:
-        date.fromisoformat(e['due']); e['last'] is None or date.fromisoformat(e['last'])
+        date.fromisoformat(e['due'])
+        e['last'] is None or date.fromisoformat(e['last'])
         return (isinstance(e['repetitions'], int) and isinstance(e['interval'], int)
                 and isinstance(e['easiness'], (int, float)) and e['easiness'] >= 1.3)
     except (KeyError, TypeError, ValueError): return False
@@ -169,14 +173,17 @@ def _entry_ok(e) -> bool:
 def load_progress(path) -> dict:
     "`{card key: SM-2 entry}` from the JSON file at `path`; missing or corrupt, a message and an empty start."
     path = Path(path)
-    if not path.exists(): print(f"No review progress at {path} yet: starting fresh."); return {}
+    if not path.exists():
+        print(f"No review progress at {path} yet: starting fresh.")
+        return {}
     try:
         data = json.loads(path.read_text())
         if data.get('format') != 'course_lib review 1' or not all(map(_entry_ok, data['cards'].values())):
             raise ValueError('not course_lib review progress')
         return data['cards']
     except (ValueError, AttributeError, KeyError, TypeError, UnicodeDecodeError):
-        bad = path.with_name(path.name + '.corrupt'); os.replace(path, bad)
+        bad = path.with_name(path.name + '.corrupt')
+        os.replace(path, bad)
         warnings.warn(f"{path} is not course_lib review progress: kept it as {bad.name} and starting fresh.")
         return {}
 

@@ -16,8 +16,7 @@ __all__ = ['UNK', 'PAD', 'BOS', 'EOS', 'FLD', 'TK_MAJ', 'TK_UP', 'TK_REP', 'TK_W
            'text_classifier_learner']
 
 # %% ../nbs/07_text.ipynb #fce17a88
-import html, json, pickle, platform, random, re, warnings
-from contextlib import contextmanager
+import html, json, pickle, platform, re, warnings
 from functools import lru_cache, partial
 from collections import Counter
 from pathlib import Path
@@ -30,7 +29,7 @@ import torch.nn.functional as F
 from torch.nn.utils.rnn import pad_sequence
 from torch.utils.data import DataLoader, Sampler
 
-from .core import atomic_write, defaults, get_size, reproducible, set_seed
+from .core import atomic_write, defaults, get_size, reproducible
 from .datasets import URLs, standin, untar_data
 from .data import DataBunch, ItemList, ItemLists, LabelLists, _column
 from .learner import Callback, Learner, accuracy
