@@ -5,8 +5,8 @@
 # %% auto #0
 __all__ = ['imagenet_stats', 'READ_MODES', 'PADDING_MODES', 'to_device', 'DeviceDataLoader', 'Normalize', 'DatasetType',
            'DataBunch', 'ds_show', 'ItemList', 'ImageList', 'Image', 'open_image', 'get_image_files', 'ItemLists',
-           'CategoryList', 'MultiCategoryList', 'FloatList', 'LabelList', 'LabelLists', 'get_transforms', 'rand_pad',
-           'PaddedTransform', 'ImageDataBunch', 'load_data']
+           'CategoryList', 'MultiCategoryList', 'FloatList', 'LabelList', 'empty_label', 'LabelLists', 'get_transforms',
+           'rand_pad', 'PaddedTransform', 'ImageDataBunch', 'load_data']
 
 # %% ../nbs/02_data.ipynb #20fa8170
 import io, pickle, re
@@ -188,7 +188,7 @@ class ItemList:
         "Items from a CSV file in `path`, as `from_df`."
         csv = Path(path)/csv_name
         if not csv.exists(): raise FileNotFoundError(f"no CSV file {csv}")
-        return cls.from_df(pd.read_csv(csv, header=header, delimiter=delimiter), path, cols, folder, suffix, **kwargs)
+        return cls.from_df(pd.read_csv(csv, header=header, sep=delimiter or ','), path, cols, folder, suffix, **kwargs)
     extensions = None
 
 def _column(df, col):
@@ -376,14 +376,21 @@ class LabelList(Dataset):
         return self.tfms(x), y
     def __repr__(self): return f"LabelList ({len(self)} items)\nx: {type(self.x).__name__} {self.x.items[:2]}...\ny: {type(self.y).__name__} {self.y.labels[:3]}..."
 
+def empty_label(y):
+    "The placeholder label of an unlabelled item (fastai v1's `EmptyLabel`): the first class, no tags, zeros; else `y`'s first."
+    if isinstance(y, MultiCategoryList): return []
+    if isinstance(y, CategoryList): return y.classes[0]
+    if isinstance(y, FloatList): return np.zeros_like(np.asarray(y.labels[0], dtype=np.float32)).tolist()
+    return y.labels[0]   # other kinds (masks, boxes): a real label of the right form
+
 class LabelLists:
     "Train and valid `LabelList`s: `transform`, then `databunch`."
     def __init__(self, train:LabelList, valid:LabelList, test:LabelList=None): self.train, self.valid, self.test = train, valid, test
     def __repr__(self): return f"LabelLists\ntrain: {self.train}\nvalid: {self.valid}" + (f"\ntest: {self.test}" if self.test else '')
     def add_test(self, items, label=None) -> 'LabelLists':
-        "Add an unlabelled test set of `items` with valid's transforms; its labels are placeholders (`label`, or train's first)."
+        "Add an unlabelled test set of `items` with valid's transforms; its labels are placeholders (`label`, or `empty_label`)."
         x, y = items if isinstance(items, ItemList) else self.train.x.new_items(items), self.train.y
-        label = y.labels[0] if label is None else label
+        label = empty_label(y) if label is None else label
         self.test = LabelList(x, type(y)([label] * len(x), classes=getattr(y, 'classes', None), items=x.items), self.valid.tfms)
         return self
 
