@@ -4,9 +4,9 @@
 
 # %% auto #0
 __all__ = ['imagenet_stats', 'READ_MODES', 'PADDING_MODES', 'to_device', 'DeviceDataLoader', 'Normalize', 'DatasetType',
-           'DataBunch', 'ds_show', 'ItemList', 'ImageList', 'Image', 'open_image', 'get_image_files', 'ItemLists',
-           'CategoryList', 'MultiCategoryList', 'FloatList', 'LabelList', 'empty_label', 'LabelLists', 'get_transforms',
-           'rand_pad', 'PaddedTransform', 'ImageDataBunch', 'load_data']
+           'DataBunch', 'ds_show', 'ItemList', 'read_csv', 'ImageList', 'Image', 'open_image', 'get_image_files',
+           'ItemLists', 'CategoryList', 'MultiCategoryList', 'FloatList', 'LabelList', 'empty_label', 'LabelLists',
+           'get_transforms', 'rand_pad', 'PaddedTransform', 'ImageDataBunch', 'load_data']
 
 # %% ../nbs/02_data.ipynb #20fa8170
 import io, pickle, re
@@ -186,10 +186,14 @@ class ItemList:
     @classmethod
     def from_csv(cls, path, csv_name, cols=0, folder=None, suffix:str='', header='infer', delimiter=None, **kwargs):
         "Items from a CSV file in `path`, as `from_df`."
-        csv = Path(path)/csv_name
-        if not csv.exists(): raise FileNotFoundError(f"no CSV file {csv}")
-        return cls.from_df(pd.read_csv(csv, header=header, sep=delimiter or ','), path, cols, folder, suffix, **kwargs)
+        return cls.from_df(read_csv(path, csv_name, header=header, sep=delimiter or ','), path, cols, folder, suffix, **kwargs)
     extensions = None
+
+def read_csv(path, csv_name:str, **kwargs) -> pd.DataFrame:
+    "pandas' `read_csv` of `path/csv_name` (`kwargs` to it), or an error naming the file that is not there."
+    csv = Path(path)/csv_name
+    if not csv.exists(): raise FileNotFoundError(f"no CSV file {csv}")
+    return pd.read_csv(csv, **kwargs)
 
 def _column(df, col):
     "The column name `col` refers to (a name or a position), or a clear error."
@@ -561,9 +565,7 @@ def from_df(cls:ImageDataBunch, path, df:pd.DataFrame, folder=None, label_delim:
 def from_csv(cls:ImageDataBunch, path, folder=None, label_delim:str=None, csv_labels:str='labels.csv', valid_pct:float=0.2,
              seed:int=None, fn_col=0, label_col=1, suffix:str='', **kwargs):
     "As `from_df`, with the table read from `path/csv_labels`."
-    csv = Path(path)/csv_labels
-    if not csv.exists(): raise FileNotFoundError(f"no CSV file {csv}")
-    return cls.from_df(path, pd.read_csv(csv), folder, label_delim, valid_pct, seed, fn_col, label_col, suffix, **kwargs)
+    return cls.from_df(path, read_csv(path, csv_labels), folder, label_delim, valid_pct, seed, fn_col, label_col, suffix, **kwargs)
 
 @patch(cls_method=True)
 def from_name_re(cls:ImageDataBunch, path, fnames, pat:str, valid_pct:float=0.2, seed:int=None, **kwargs):

@@ -23,7 +23,7 @@ from torch.utils.data import DataLoader
 from fastcore.basics import patch
 
 from .core import atomic_write, defaults
-from .data import DataBunch, LabelList, MultiCategoryList, FloatList
+from .data import DataBunch, LabelList, MultiCategoryList, FloatList, ds_show
 
 # %% ../nbs/03_learner.ipynb #fde11304
 def simple_cnn(channels=(3, 16, 32, 2), ks:int=3) -> nn.Sequential:
@@ -375,6 +375,32 @@ def predict(self:Learner, item):
 
 
 
+# %% ../nbs/03_learner.ipynb #8576f38c
+def _as_targets(y, out:torch.Tensor) -> torch.Tensor:
+    "The model's outputs `out` (after the activation) in the form of the targets of label list `y`."
+    if isinstance(y, MultiCategoryList): return (out > 0.5).float()
+    if getattr(y, 'classes', None) is not None: return out.argmax(1)   # a class per item, or per pixel for a mask
+    return out
+
+@patch
+def show_results(self:Learner, ds_type:str='valid', rows:int=4, figsize=None):
+    "Targets (left) and predictions (right) for `rows` items of the `ds_type` set, drawn as the data draws its labels."
+    ds = _labelled(self.data.dl(ds_type).dataset, 'show_results', 'compare learn.get_preds() with the targets instead')
+    xb, yb = next(iter(self.data.dl(ds_type)))
+    self.model.eval()
+    with torch.no_grad(): preds = _as_targets(ds.y, self._activation()(self.model(xb).float()))
+    norm = self.data.norm
+    if norm is not None and norm.do_x: xb = norm.decode(xb)
+    if norm is not None and norm.do_y: yb, preds = norm.decode(yb), norm.decode(preds)
+    n = min(rows, len(xb))
+    fig, axs = plt.subplots(n, 2, figsize=figsize or (5, 2.4 * n), squeeze=False)
+    for i in range(n):
+        for ax, y, what in zip(axs[i], (yb[i], preds[i].reshape(yb[i].shape)), ('target', 'prediction')):
+            ds_show(ds, xb[i].cpu(), y.cpu(), ax)
+            ax.set_title(f"{what}: {ax.get_title()}" if ax.get_title() else what, fontsize=8)
+    fig.tight_layout()
+    return preds[:n]
+
 # %% ../nbs/03_learner.ipynb #ce25fd64
 _bn_types = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d, nn.LayerNorm)
 
@@ -473,7 +499,8 @@ def export(self:Learner, fname:str='export.pth') -> Path:
     p = self.path/fname
     state = {'model': copy.deepcopy(self.model).cpu(), 'loss_func': self.loss_func, 'x_cls': type(ds.x),
              'y_cls': type(ds.y), 'classes': ds.y.classes, 'tfms': ds.tfms,
-             'norm': None if self.data.norm is None else (self.data.norm.mean.tolist(), self.data.norm.std.tolist())}
+             'norm': None if self.data.norm is None else dict(stats=(self.data.norm.mean.tolist(), self.data.norm.std.tolist()),
+                                                              do_x=self.data.norm.do_x, do_y=self.data.norm.do_y)}
     with atomic_write(p) as f: torch.save(state, f)
     return p
 
@@ -499,7 +526,7 @@ def load_learner(path, fname:str='export.pth', safe_modules=(), device=None) -> 
         s = torch.load(p, weights_only=True, map_location='cpu')
     ds = LabelList(s['x_cls']([], path), s['y_cls']([], classes=s['classes']), s['tfms'])
     data = DataBunch(DataLoader(ds, 1), DataLoader(ds, 1), path=path, device=device)
-    if s['norm'] is not None: data.normalize(s['norm'])
+    if s['norm'] is not None: data.normalize(**s['norm'])
     return Learner(data, s['model'], loss_func=s['loss_func'], show_progress=False)
 
 

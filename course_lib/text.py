@@ -31,7 +31,7 @@ from torch.utils.data import DataLoader, Sampler
 
 from .core import atomic_write, defaults, get_size, reproducible
 from .datasets import URLs, standin, untar_data
-from .data import DataBunch, ItemList, ItemLists, LabelLists, _column
+from .data import DataBunch, ItemList, ItemLists, LabelLists, _column, read_csv
 from .learner import Callback, Learner, accuracy
 
 # %% ../nbs/07_text.ipynb #aba5e349
@@ -268,9 +268,7 @@ class TextList(ItemList):
     @classmethod
     def from_csv(cls, path, csv_name:str, cols=0, vocab:Vocab=None, **kwargs) -> 'TextList':
         "Texts from column(s) `cols` of the CSV file `path/csv_name`."
-        csv = Path(path)/csv_name
-        if not csv.exists(): raise FileNotFoundError(f"no CSV file {csv}")
-        return cls.from_df(pd.read_csv(csv), path, cols, vocab, **kwargs)
+        return cls.from_df(read_csv(path, csv_name), path, cols, vocab, **kwargs)
 
     @classmethod
     def from_folder(cls, path, extensions=None, recurse:bool=True, vocab:Vocab=None, **kwargs) -> 'TextList':
@@ -382,7 +380,7 @@ class TextDataBunch(DataBunch):
     @classmethod
     def from_csv(cls, path, csv_name:str='texts.csv', valid_pct:float=0.2, seed:int=None, **kwargs) -> 'TextDataBunch':
         "As `from_df`, with a random `valid_pct` of the rows of `path/csv_name` for validation."
-        df = pd.read_csv(Path(path)/csv_name)
+        df = read_csv(path, csv_name)
         if seed is not None: np.random.seed(seed)
         perm = np.random.permutation(len(df)); cut = int(valid_pct * len(df))
         return cls.from_df(path, df.iloc[perm[cut:]], df.iloc[perm[:cut]], **kwargs)
