@@ -375,7 +375,7 @@ def predict(self:Learner, item):
 
 
 
-# %% ../nbs/03_learner.ipynb #8576f38c
+# %% ../nbs/03_learner.ipynb #c4383384
 def _as_targets(y, out:torch.Tensor) -> torch.Tensor:
     "The model's outputs `out` (after the activation) in the form of the targets of label list `y`."
     if isinstance(y, MultiCategoryList): return (out > 0.5).float()
