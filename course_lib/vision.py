@@ -8,7 +8,8 @@ __all__ = ['model_meta', 'SHAPES', 'FILLS', 'TINY_PRETRAINING', 'TORCHVISION_PRE
            'shapes_recipe', 'shapes_weights_file', 'pretrain_on_shapes', 'imagenet_weights', 'shapes_weights',
            'weights_source', 'pretrained_weights', 'weights_info', 'cnn_learner', 'ClassificationInterpretation',
            'Hook', 'Hooks', 'hook_output', 'hook_outputs', 'grad_cam', 'show_heatmap', 'DatasetFormatter',
-           'ImageCleaner']
+           'ImageCleaner', 'FlowField', 'ImagePoints', 'PointsLabelList', 'PointsTransform', 'PointsLabelLists',
+           'PointsItemList', 'SoftArgmax2d', 'create_points_head']
 
 # %% ../nbs/05_image_classification.ipynb #c111aa37
 import datetime, functools, json, operator, re
@@ -417,3 +418,85 @@ class ImageCleaner:
         return p
 
     def _repr_mimebundle_(self, **kwargs): return self.widget._repr_mimebundle_(**kwargs)   # shows the widget
+
+# %% ../nbs/05_image_classification.ipynb #5833af20
+from torchvision import tv_tensors
+from .data import FloatList, ImageList, LabelLists
+
+class FlowField:
+    "fastai v1's `FlowField`: points `flow` ((row, col) in pixels, one point a row) on an image of `size` (rows, cols)."
+    def __init__(self, size, flow): self.size, self.flow = tuple(size), torch.as_tensor(flow, dtype=torch.float32).reshape(-1, 2)
+
+class ImagePoints:
+    "Points on an image as fastai v1 keeps them: `data` is (row, col) scaled to [-1, 1]; `scale=False`: the flow already is."
+    def __init__(self, flow:FlowField, scale:bool=True, y_first:bool=True):
+        pts, self.size = (flow.flow if y_first else flow.flow.flip(1)), flow.size
+        self.data = pts / self._half() - 1 if scale else pts
+    def _half(self): return torch.tensor(self.size, dtype=torch.float32) / 2
+    pixels = property(lambda self: (self.data + 1) * self._half())
+    def __repr__(self): return f"ImagePoints {tuple(self.data.shape)} on {self.size}"
+    def show(self, ax=None, figsize=(3, 3), title=None, hide_axis:bool=True, **kwargs):
+        "Draw the points on `ax` (e.g. the one an image was shown on); fastai v1's red dots unless `kwargs` say otherwise."
+        if ax is None: _, ax = plt.subplots(figsize=figsize)
+        p = self.pixels.detach().cpu()
+        ax.scatter(p[:, 1], p[:, 0], **{'s': 10, 'marker': '.', 'c': 'r', **kwargs})
+        if hide_axis: ax.axis('off')
+        if title: ax.set_title(title, fontsize=9)
+        return ax
+
+def _mse_flat(input, target, reduction:str='mean'):
+    "fastai v1's `MSELossFlat`: the mean squared error of predictions and targets, each flattened to one row per item."
+    return F.mse_loss(input.reshape(len(input), -1).float(), target.reshape(len(target), -1).float(), reduction=reduction)
+
+class PointsLabelList(FloatList):
+    "Labels that are points (fastai v1's `PointsLabelList`): per image, (row, col) in pixels, one point a row; loss: MSE."
+    loss_func = staticmethod(_mse_flat)
+    def __init__(self, labels, classes=None, items=None):
+        self.labels = list(labels)
+        pts = [torch.as_tensor(l, dtype=torch.float32).reshape(-1, 2) for l in self.labels]
+        if len({p.shape for p in pts}) > 1:
+            n = pts[0].shape[0]; bad = next(i for i, p in enumerate(pts) if p.shape[0] != n)
+            raise ValueError(f"every image needs as many points: {n} for the first, {pts[bad].shape[0]} for {(items or self.labels)[bad]}")
+        self.items = torch.stack(pts) if pts else torch.zeros(0, 1, 2)
+        self.c = self.items[0].numel() if len(pts) else 2
+    def show(self, x, y, ax, title=None):
+        "Show image `x` and its points `y` (scaled to [-1, 1]) on `ax`."
+        show_image(x.clamp(0, 1), ax=ax, title=title); ImagePoints(FlowField(x.shape[-2:], y), scale=False).show(ax=ax, s=40)
+
+class PointsTransform(nn.Module):
+    "`tfms` (an image pipeline) applied to an image and its points as torchvision `KeyPoints`; points come out scaled."
+    def __init__(self, tfms=None): super().__init__(); self.tfms = tfms
+    def forward(self, x, y=None):
+        if y is None: return x if self.tfms is None else self.tfms(x)            # an image alone (`predict`)
+        kp = tv_tensors.KeyPoints(y.reshape(-1, 2).flip(-1), canvas_size=tuple(x.shape[-2:]))   # torchvision's: (x, y)
+        if self.tfms is not None: x, kp = self.tfms(x, kp)
+        return x, ImagePoints(FlowField(x.shape[-2:], kp.as_subclass(torch.Tensor).flip(-1))).data
+
+class PointsLabelLists(LabelLists):
+    "`LabelLists` of images and their points: `transform` moves the points with each image (`tfm_y=True`)."
+    def __init__(self, train, valid, test=None):
+        super().__init__(train, valid, test)
+        for ds in (train, valid): ds.tfms, ds.tfm_y = PointsTransform(), True
+    def transform(self, tfms=([], []), size=None, tfm_y:bool=True, padding_mode:str='zeros') -> 'PointsLabelLists':
+        "`LabelLists.transform`, each pipeline applied to the image and its points alike."
+        if not tfm_y: raise ValueError("transform(tfm_y=False): points must move with their image; pass tfm_y=True")
+        LabelLists.transform(self, tfms, size, tfm_y, padding_mode)
+        for ds in (self.train, self.valid): ds.tfms = PointsTransform(ds.tfms)
+        return self
+
+class PointsItemList(ImageList):
+    "Image files whose labels are points (fastai v1's `PointsItemList`): image regression."
+    label_cls, label_lists_cls = PointsLabelList, PointsLabelLists
+
+# %% ../nbs/05_image_classification.ipynb #5246752f
+class SoftArgmax2d(nn.Module):
+    "Each channel's grid as a probability map (softmax over its cells) -> the expected (row, col) in [-1, 1], one point a channel."
+    def forward(self, x):
+        n, c, h, w = x.shape
+        eye = torch.eye(2, 3, dtype=x.dtype, device=x.device)[None]
+        centres = F.affine_grid(eye, [1, 1, h, w], align_corners=False).reshape(h * w, 2).flip(-1)   # each cell's (row, col)
+        return (x.flatten(2).softmax(-1) @ centres).flatten(1)
+
+def create_points_head(nf:int, n_points:int=1) -> nn.Sequential:
+    "A head that keeps the grid: a 1x1 convolution scores every cell of the body's `nf` channels, `SoftArgmax2d` averages them."
+    return nn.Sequential(nn.Conv2d(nf, n_points, 1), SoftArgmax2d())
