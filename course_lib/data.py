@@ -230,9 +230,11 @@ class Image:
     shape = property(lambda self: tuple(self.data.shape))
     size = property(lambda self: tuple(self.data.shape[-2:]))
     def __repr__(self): return f"{type(self).__name__} {self.shape}"
-    def show(self, ax=None, figsize=(3, 3), title=None, **kwargs):
-        "Show the image on `ax` (or a new figure); returns the axis."
-        return show_image(self.data.clamp(0, 1), ax=ax, figsize=figsize, title=title, **kwargs)
+    def show(self, ax=None, figsize=(3, 3), title=None, y=None, **kwargs):
+        "Show the image on `ax` (or a new figure), and its target `y` (points, a mask) over it with `kwargs`; returns the axis."
+        ax = show_image(self.data.clamp(0, 1), ax=ax, figsize=figsize, title=title, **({} if y is not None else kwargs))
+        if y is not None: y.show(ax=ax, **kwargs)
+        return ax
     def apply_tfms(self, tfms, size=None, padding_mode:str='zeros') -> 'Image':
         "A new image: `tfms` (a list of transforms, e.g. `get_transforms()[0]`) applied, resized to `size`."
         return type(self)(_pipeline(tfms or [], size, padding_mode)(tv_tensors.Image(self.data)).as_subclass(torch.Tensor))
