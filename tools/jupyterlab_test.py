@@ -11,6 +11,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 SHOTS = ROOT/'_screenshots'
 sys.path.insert(0, str(ROOT/'tools'))
+from execute import machine, save, stamp  # noqa: E402
 from run_notebooks import select  # noqa: E402
 
 # What each lesson must show in the page, beyond "ran without an error": CSS selectors, each at least once.
@@ -61,15 +62,15 @@ class Lab:
         except subprocess.TimeoutExpired: self.proc.kill(); self.proc.wait()
         self.log.close()
 
-def browser():
-    "Headless Debian Chromium through its own chromedriver, with no background network traffic."
+def browser(*args:str):
+    "Headless Debian Chromium through its own chromedriver, with no background network traffic; `args`: more switches."
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
     opts = webdriver.ChromeOptions()
     opts.binary_location = shutil.which('chromium') or '/usr/bin/chromium'
     for a in ('--headless=new', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--window-size=1400,1000',
               '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run',
-              '--disable-quic', f'--user-data-dir={tempfile.mkdtemp(prefix="chromium-")}'): opts.add_argument(a)
+              '--disable-quic', f'--user-data-dir={tempfile.mkdtemp(prefix="chromium-")}', *args): opts.add_argument(a)
     return webdriver.Chrome(service=Service(shutil.which('chromedriver') or '/usr/bin/chromedriver'), options=opts)
 
 RUN_STATE = """const app = window.jupyterapp; if (!app) return 'no app';
@@ -96,8 +97,8 @@ def problems(saved:dict) -> list:
             if o['output_type'] == 'error': out.append(f"cell {i}: {o['ename']}: {o['evalue'][:300]}")
     return out
 
-def run_lesson(driver, lab:Lab, nb:Path, shots:Path, timeout:float) -> tuple:
-    "Open, Run All, save and check one notebook: (ok, seconds, what failed)."
+def run_lesson(driver, lab:Lab, nb:Path, shots:Path, timeout:float, keep:Path=None, where:dict=None) -> tuple:
+    "Open, Run All, save and check one notebook, kept with its outputs in `keep` if given: (ok, seconds, what failed)."
     from selenium.webdriver.common.by import By
     t = time.perf_counter(); driver.get(lab.url(nb.name))
     wait_for(driver, lambda s: s == 'idle', f"{nb.name}: kernel start", 90)
@@ -108,7 +109,8 @@ def run_lesson(driver, lab:Lab, nb:Path, shots:Path, timeout:float) -> tuple:
     driver.execute_script("return window.jupyterapp.commands.execute('docmanager:save')")
     time.sleep(2)
     secs = time.perf_counter() - t
-    found = problems(json.loads((lab.folder/nb.name).read_text()))
+    saved = json.loads((lab.folder/nb.name).read_text())
+    found = problems(saved)
     for what, css in SHOWS.get(nb.stem, DEFAULT_SHOWS).items():
         if not driver.find_elements(By.CSS_SELECTOR, css): found.append(f"no {what} in the page ({css})")
     shots.mkdir(parents=True, exist_ok=True)
@@ -119,11 +121,12 @@ def run_lesson(driver, lab:Lab, nb:Path, shots:Path, timeout:float) -> tuple:
             driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", els[0]); time.sleep(0.5)
             driver.save_screenshot(str(shots/f'{nb.stem}-widget.png'))
     lab.shutdown_kernels()
+    if keep: save(stamp(saved, where, 'jupyterlab', secs, {}, not found), keep/nb.name)
     return not found, secs, found
 
-def run_all(nbs:list, shots:Path, timeout:float=300) -> list:
-    "Run `nbs` in one JupyterLab, one after the other: the names of those that failed."
-    work, failed = Path(tempfile.mkdtemp(prefix='jupyterlab-test-')), []
+def run_all(nbs:list, shots:Path, timeout:float=300, keep:Path=None) -> list:
+    "Run `nbs` in one JupyterLab, one after the other (saved notebooks kept in `keep` if given): the names that failed."
+    work, failed, where = Path(tempfile.mkdtemp(prefix='jupyterlab-test-')), [], machine() if keep else None
     shutil.copytree(ROOT/'nbs', work/'nbs')
     t0 = time.perf_counter()
     try:
@@ -131,7 +134,7 @@ def run_all(nbs:list, shots:Path, timeout:float=300) -> list:
             driver = browser()
             try:
                 for nb in nbs:
-                    try: ok, secs, found = run_lesson(driver, lab, nb, shots, timeout)
+                    try: ok, secs, found = run_lesson(driver, lab, nb, shots, timeout, keep, where)
                     except Exception as e: ok, secs, found = False, 0., [f"{type(e).__name__}: {e}"]; lab.shutdown_kernels()
                     print(f"{'PASS' if ok else 'FAIL'}  jupyterlab {nb.name:<40} {secs:6.1f} s", flush=True)
                     for f in found: print(f"      {f}", flush=True)
