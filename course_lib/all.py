@@ -28,6 +28,32 @@ from torch import Tensor
 from torch.utils.data import DataLoader, Dataset, TensorDataset
 from torchvision import models
 
+# what fastai v1's `imports/core.py` and `imports/torch.py` also passed on (not scipy: two seconds to import; not yaml)
+import bz2, csv, gc, hashlib, html, importlib, inspect, io, itertools, mimetypes, numbers, operator, pathlib, requests
+import subprocess, tarfile, tempfile, typing, weakref, collections, concurrent, functools
+from abc import abstractmethod, abstractproperty
+from collections import abc             # fastai v1's `abc`: `collections.abc` (its `from collections import abc` came last)
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from contextlib import contextmanager
+from copy import copy, deepcopy
+from dataclasses import InitVar, dataclass, field
+from enum import Enum, IntEnum
+from io import BufferedWriter, BytesIO
+from numbers import Number
+from operator import attrgetter, itemgetter
+from pdb import set_trace
+from types import SimpleNamespace
+from typing import AnyStr, Dict, Hashable, Iterator, List, Mapping, NewType, Tuple, TypeVar
+from warnings import warn
+from matplotlib import patches, patheffects
+from matplotlib.patches import Patch
+from numpy import array, cos, exp, log, sin, tan, tanh
+from pandas import DataFrame, Series
+from fastprogress.fastprogress import MasterBar, ProgressBar
+from torch import ByteTensor, DoubleTensor, FloatTensor, HalfTensor, LongTensor, ShortTensor, as_tensor
+from torch.nn.utils import spectral_norm, weight_norm
+from torch.utils.data import BatchSampler, Sampler
+
 # fastai v1's name for ImageList before 1.0.47, still in the course
 from .data import ImageList as ImageItemList
 
@@ -49,6 +75,13 @@ V1_NAMES = {   # what `from fastai.vision import *` (and text, tabular, ...) gav
                               'models'],
     'fastcore, fastprogress, IPython': ['ifnone', 'listify', 'noop', 'master_bar', 'progress_bar', 'HTML', 'display'],
     'fastai v1 spellings': ['Flatten', 'ImageItemList'],
+    "the rest of fastai v1's imports": '''bz2 csv gc hashlib html importlib inspect io itertools mimetypes numbers operator
+        pathlib requests subprocess tarfile tempfile typing weakref collections concurrent functools abstractmethod
+        abstractproperty abc ProcessPoolExecutor ThreadPoolExecutor contextmanager copy deepcopy InitVar dataclass field Enum
+        IntEnum BufferedWriter BytesIO Number attrgetter itemgetter set_trace SimpleNamespace AnyStr Dict Hashable Iterator
+        List Mapping NewType Tuple TypeVar warn patches patheffects Patch array cos exp log sin tan tanh DataFrame Series
+        MasterBar ProgressBar ByteTensor DoubleTensor FloatTensor HalfTensor LongTensor ShortTensor as_tensor spectral_norm
+        weight_norm BatchSampler Sampler'''.split(),
 }
 __all__ = list(dict.fromkeys([n for m in LESSON_MODULES for n in m.__all__] +
                              [n for v in V1_NAMES.values() for n in v]))

@@ -4,7 +4,7 @@
 
 # %% auto #0
 __all__ = ['GENRES', 'TASTES', 'planted_movielens', 'ml_sample_standin', 'ml_100k_truth', 'ml_100k_standin', 'CollabDataBunch',
-           'EmbeddingDotBias', 'EmbeddingNN', 'CollabLearner', 'collab_learner', 'pca']
+           'EmbeddingDotBias', 'EmbeddingNN', 'CollabLearner', 'collab_learner']
 
 # %% ../nbs/09_collab.ipynb #e5175391
 import urllib.parse
@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 import torch
 import torch.nn as nn
+from fastcore.basics import patch
 
 from .core import get_size
 from .data import FloatList
@@ -187,8 +188,9 @@ def collab_learner(data:CollabDataBunch, n_factors:int=50, y_range=(0, 5.5), wd:
     return CollabLearner(data, model, loss_func=mse_loss_flat, wd=wd, **kwargs)
 
 # %% ../nbs/09_collab.ipynb #a3773c5b
-def pca(x:torch.Tensor, k:int=3) -> torch.Tensor:
-    "Coordinates of the rows of `x` on its first `k` principal components (centred, via the SVD)."
-    xc = x - x.mean(0)
+@patch
+def pca(self:torch.Tensor, k:int=2) -> torch.Tensor:
+    "Coordinates of the rows on their first `k` principal components (centred, via the SVD): fastai v1's `Tensor.pca`."
+    xc = self - self.mean(0)
     _, _, vh = torch.linalg.svd(xc, full_matrices=False)
     return xc @ vh[:k].T

@@ -4,12 +4,13 @@
 
 # %% auto #0
 __all__ = ['imagenet_stats', 'READ_MODES', 'PADDING_MODES', 'to_device', 'DeviceDataLoader', 'Normalize', 'DatasetType',
-           'DataBunch', 'ds_show', 'ItemList', 'read_csv', 'ImageList', 'Image', 'open_image', 'get_image_files',
-           'ItemLists', 'CategoryList', 'MultiCategoryList', 'FloatList', 'LabelList', 'empty_label', 'LabelLists',
-           'get_transforms', 'rand_pad', 'PaddedTransform', 'ImageDataBunch', 'load_data']
+           'DataBunch', 'ds_show', 'ItemList', 'read_csv', 'TensorImage', 'ImageList', 'Image', 'resize_to',
+           'open_image', 'get_image_files', 'ItemLists', 'CategoryList', 'MultiCategoryList', 'FloatList', 'LabelList',
+           'empty_label', 'LabelLists', 'get_transforms', 'rand_pad', 'crop_pad', 'PaddedTransform', 'ImageDataBunch',
+           'load_data']
 
 # %% ../nbs/02_data.ipynb #20fa8170
-import io, pickle, re
+import copy, io, pickle, re
 from enum import Enum
 from functools import partial
 from pathlib import Path
@@ -96,7 +97,10 @@ class DataBunch:
     test_ds = property(lambda self: None if self.test_dl is None else self.test_dl.dataset)
     dls = property(lambda self: [dl for dl in (self.train_dl, self.valid_dl, self.test_dl) if dl is not None])
     classes = property(lambda self: getattr(getattr(self.train_ds, 'y', self.train_ds), 'classes', None))
-    c = property(lambda self: len(self.classes) if self.classes is not None else getattr(getattr(self.train_ds, 'y', None), 'c', None))
+    def _c(self):
+        if self.__dict__.get('c_') is not None: return self.c_
+        return len(self.classes) if self.classes is not None else getattr(getattr(self.train_ds, 'y', None), 'c', None)
+    c = property(_c, lambda self, v: setattr(self, 'c_', v), doc="The model's number of outputs (`data.c = 3` sets it).")
     loss_func = property(lambda self: getattr(getattr(self.train_ds, 'y', None), 'loss_func', None))
 
     def dl(self, ds_type:str='valid') -> DeviceDataLoader:
@@ -105,6 +109,14 @@ class DataBunch:
         name = DatasetType(ds_type).value
         if getattr(self, f'{name}_dl') is None: raise ValueError(f"ds_type={ds_type!r}: there is no {name} set (add_test adds one)")
         return getattr(self, f'{name}_dl')
+
+    def __getattr__(self, k):
+        "fastai v1's forwarding: an attribute the `DataBunch` lacks is its training set's (e.g. `data.vocab`)."
+        dl = self.__dict__.get('train_dl')
+        if k.startswith('_') or dl is None: raise AttributeError(k)
+        try: return getattr(dl.dataset, k)
+        except AttributeError: pass
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {k!r}, nor has its train_ds")
 
 # %% ../nbs/02_data.ipynb #33be779c
 def _label_text(ds, y) -> str:
@@ -128,6 +140,21 @@ def one_batch(self:DataBunch, ds_type:str='train', denorm:bool=False):
     if denorm and self.norm is not None:
         xb, yb = (self.norm.decode(b) if do else b for b, do in [(xb, self.norm.do_x), (yb, self.norm.do_y)])
     return to_device((xb, yb), 'cpu')
+
+@patch
+def denorm(self:DataBunch, x:torch.Tensor) -> torch.Tensor:
+    "Undo `normalize` on a batch of inputs `x` (unchanged if the data is not normalised)."
+    return x if self.norm is None else self.norm.decode(x)
+
+@patch
+def one_item(self:DataBunch, item, denorm:bool=False):
+    "`item` (a file name, a text, an `Image` or an image tensor) as a batch of one, as the model sees it: valid's transforms,\nnormalised (or not, `denorm`), on the CPU; with a placeholder label 0."
+    ds = self.valid_ds
+    x = ds.x.open(item) if isinstance(item, (str, Path)) else item.data if isinstance(item, Image) else item
+    if getattr(ds, 'tfms', None) is not None: x = ds.tfms(x)
+    xb = to_device(torch.as_tensor(x)[None], self.valid_dl.device)
+    xb, yb = self.valid_dl.transform(xb, torch.zeros(1, dtype=torch.long))
+    return to_device((self.denorm(xb) if denorm else xb, yb), 'cpu')
 
 @patch
 def show_batch(self:DataBunch, rows:int=3, ds_type:str='train', figsize=None):
@@ -163,16 +190,19 @@ class ItemList:
         il = self.new([]); il.items, il.idx, il.inner_df = list(items), np.arange(len(items)), None
         return il
     def new(self, idx) -> 'ItemList':
-        "The same kind of list holding the items at positions `idx`."
-        return type(self)([self.items[i] for i in idx], self.path, self.inner_df, self.idx[np.asarray(idx, dtype=int)])
+        "The same kind of list, with the same settings (a copy: any subclass's too), holding the items at positions `idx`."
+        idx = np.asarray(idx, dtype=int)
+        il = copy.copy(self); il.items, il.idx = [self.items[i] for i in idx], self.idx[idx]
+        return il
 
     @classmethod
-    def from_folder(cls, path, extensions=None, recurse:bool=True, **kwargs):
-        "Every file under `path` with one of `extensions` (`kwargs` go to the list, e.g. `convert_mode='L'`)."
+    def from_folder(cls, path, extensions=None, recurse:bool=True, include=None, exclude=None, **kwargs):
+        "Every file under `path` with one of `extensions`, in its folders named in `include` and not in `exclude` (the first\nlevel; files directly in `path` stay); `kwargs` go to the list, e.g. `convert_mode='L'`."
         exts = {e.lower() for e in (extensions or cls.extensions)}
         files = Path(path).rglob('*') if recurse else Path(path).iterdir()
-        items = sorted(f for f in files if f.suffix.lower() in exts and f.is_file())
-        if not items: raise FileNotFoundError(f"no files with extensions {sorted(exts)} under {path}")
+        items = sorted(f for f in files if f.suffix.lower() in exts and f.is_file() and _in_folders(f, path, include, exclude))
+        if not items: raise FileNotFoundError(f"no files with extensions {sorted(exts)} under {path}" +
+                                              (f" in the folders {list(include)}" if include is not None else ''))
         return cls(items, path, **kwargs)
 
     @classmethod
@@ -188,6 +218,12 @@ class ItemList:
         "Items from a CSV file in `path`, as `from_df`."
         return cls.from_df(read_csv(path, csv_name, header=header, sep=delimiter or ','), path, cols, folder, suffix, **kwargs)
     extensions = None
+
+def _in_folders(f:Path, path, include=None, exclude=None) -> bool:
+    "Whether file `f` under `path` is in a first-level folder of `include` (all, if None) and not of `exclude`."
+    parts = f.relative_to(path).parts
+    if len(parts) == 1: return True
+    return (include is None or parts[0] in include) and (exclude is None or parts[0] not in exclude)
 
 def read_csv(path, csv_name:str, **kwargs) -> pd.DataFrame:
     "pandas' `read_csv` of `path/csv_name` (`kwargs` to it), or an error naming the file that is not there."
@@ -211,15 +247,24 @@ def _named(table:dict, arg:str, value):
     if value not in table: raise ValueError(f"{arg}={value!r}: expected one of {list(table)}")
     return table[value]
 
+class TensorImage(tv_tensors.Image):
+    "An image tensor (channels, height, width: bytes or 0..1 floats) that shows itself, as fastai v1's items did: what an\n`ImageList` and a `LabelList` of images give; a `tv_tensors.Image`, so v2 transforms treat it as the image."
+    def show(self, ax=None, figsize=(3, 3), title=None, **kwargs):
+        "Show it as `Image.show` does; returns the axis."
+        return Image(_as_float(self)).show(ax=ax, figsize=figsize, title=title, **kwargs)
+    def _repr_png_(self): return Image(_as_float(self))._repr_png_()
+
+def _as_float(t:torch.Tensor) -> torch.Tensor:
+    t = t.as_subclass(torch.Tensor)
+    return t if t.is_floating_point() else t.float() / 255
+
 class ImageList(ItemList):
-    "An `ItemList` of image files, opened as uint8 tensors: RGB, or one grey channel with `convert_mode='L'`."
+    "An `ItemList` of image files, opened as uint8 `TensorImage`s: RGB, or one grey channel with `convert_mode='L'`."
     extensions = IMAGE_EXTENSIONS
     def __init__(self, items, path='.', inner_df=None, idx=None, convert_mode:str='RGB'):
         super().__init__(items, path, inner_df, idx); _named(READ_MODES, 'convert_mode', convert_mode); self.convert_mode = convert_mode
-    def new(self, idx) -> 'ImageList':
-        il = super().new(idx); il.convert_mode = self.convert_mode; return il
     def open(self, fn):
-        try: return decode_image(str(fn), mode=_named(READ_MODES, 'convert_mode', self.convert_mode))
+        try: return decode_image(str(fn), mode=_named(READ_MODES, 'convert_mode', self.convert_mode)).as_subclass(TensorImage)
         except (RuntimeError, OSError) as e:
             raise ValueError(f"cannot read image {fn} ({e}); verify_images({Path(fn).parent}) finds broken files") from e
 
@@ -241,9 +286,15 @@ class Image:
     def _repr_png_(self):
         buf = io.BytesIO(); to_pil_image(self.data.clamp(0, 1)).save(buf, format='png'); return buf.getvalue()
 
+def resize_to(img, targ_sz:int, use_min:bool=False) -> tuple:
+    "The (width, height) that brings PIL image `img`'s longer side (shorter, `use_min`) to `targ_sz`, keeping its aspect ratio."
+    w, h = img.size
+    ratio = targ_sz / (min if use_min else max)(w, h)
+    return int(w * ratio), int(h * ratio)
+
 def open_image(fn, convert_mode:str='RGB') -> Image:
     "The image file `fn` as an `Image` (RGB, or `convert_mode='L'` for one grey channel)."
-    return Image(ImageList([fn], convert_mode=convert_mode)[0].float() / 255)
+    return Image(_as_float(ImageList([fn], convert_mode=convert_mode)[0]))
 
 def get_image_files(folder, check_ext:bool=True, recurse:bool=False) -> list:
     "The image files in `folder`, sorted (all its files with `check_ext=False`; those of subfolders too with `recurse`)."
@@ -370,16 +421,32 @@ def _as_image(t):
     "A plain image tensor named `tv_tensors.Image`, so that v2 transforms move a mask, boxes or a target image with it."
     return tv_tensors.Image(t) if type(t) is torch.Tensor and t.ndim == 3 else t
 
+def _plain(t): return t.as_subclass(torch.Tensor) if isinstance(t, TensorImage) else t
+
 class LabelList(Dataset):
     "A `Dataset` of items `x` and labels `y`, with transforms `tfms` (applied to both when `tfm_y`)."
     def __init__(self, x:ItemList, y, tfms=None, tfm_y:bool=False): self.x, self.y, self.tfms, self.tfm_y = x, y, tfms, tfm_y
     def __len__(self): return len(self.x)
     classes = property(lambda self: self.y.classes)
     def __getitem__(self, i):
-        x, y = self.x[i], self.y[i]
+        "Item `i` as `(x, y)`, transformed: an image `x` as a `TensorImage`, which shows itself."
+        x, y = self._get(i)
+        shows = isinstance(self.x, ImageList) and isinstance(x, torch.Tensor) and x.ndim == 3
+        return (x.as_subclass(TensorImage) if shows else x), y
+    def __getitems__(self, idxs) -> list:
+        "The items at `idxs` for a `DataLoader`, which asks for a batch at once: plain tensors, as fast as ever."
+        return [self._get(i) for i in idxs]
+    def _get(self, i):
+        x, y = _plain(self.x[i]), _plain(self.y[i])
         if self.tfms is None: return x, y
         if self.tfm_y: return self.tfms(_as_image(x), _as_image(y))
         return self.tfms(x), y
+    def __getattr__(self, k):
+        "fastai v1's forwarding: an attribute the `LabelList` lacks is its items' (`x`, e.g. `vocab`), else its labels' (`y`)."
+        if k.startswith('_'): raise AttributeError(k)
+        for o in (self.__dict__.get('x'), self.__dict__.get('y')):
+            if hasattr(o, k): return getattr(o, k)
+        raise AttributeError(f"'LabelList' object has no attribute {k!r}, nor have its x and y")
     def __repr__(self): return f"LabelList ({len(self)} items)\nx: {type(self.x).__name__} {self.x.items[:2]}...\ny: {type(self.y).__name__} {self.y.labels[:3]}..."
 
 def empty_label(y):
@@ -478,6 +545,26 @@ def rand_pad(padding:int, size:int, mode:str='reflection') -> list:
     "Pad by `padding` pixels (`mode`: 'reflection', 'zeros' or 'border'), then crop `size` at random: a random shift."
     return [v2.Pad(padding, padding_mode=_pad_mode(mode)), v2.RandomCrop(size)]
 
+class _CropPad(v2.Transform):
+    def __init__(self, size, row_pct, col_pct, padding_mode:str):
+        super().__init__(); self.size, self.pcts, self.mode = _size(size), (row_pct, col_pct), _pad_mode(padding_mode)
+    def make_params(self, flat_inputs) -> dict:
+        h, w = v2.query_size(flat_inputs)
+        rows, cols = (self.size,) * 2 if isinstance(self.size, int) else (self.size * 2)[:2]
+        pr, pc = max((rows - h + 1) // 2, 0), max((cols - w + 1) // 2, 0)           # pad a side too short, on both ends
+        draw = lambda p: float(p) if np.isscalar(p) else float(torch.empty(()).uniform_(*p))
+        top, left = (int((n + 2 * pad - k + 1) * min(draw(p), 1 - 1e-7)) for n, pad, k, p in
+                     ((h, pr, rows, self.pcts[0]), (w, pc, cols, self.pcts[1])))
+        return dict(padding=[pc, pr, pc, pr], top=top, left=left, height=rows, width=cols)
+    def transform(self, inpt, params):
+        pad, crop = params['padding'], {k: params[k] for k in ('top', 'left', 'height', 'width')}
+        if any(pad): inpt = self._call_kernel(v2.functional.pad, inpt, padding=pad, padding_mode=self.mode)
+        return self._call_kernel(v2.functional.crop, inpt, **crop)
+
+def crop_pad(size, row_pct=0.5, col_pct=0.5, padding_mode:str='reflection') -> v2.Transform:
+    "fastai v1's `crop_pad`: a `size` crop whose top and left sit at `row_pct`, `col_pct` of the free room (a number, or a\nrange drawn from uniformly each time: `(0, 1)` anywhere), padding (`padding_mode`) a side shorter than `size`."
+    return _CropPad(size, row_pct, col_pct, padding_mode)
+
 class PaddedTransform(torch.nn.Module):
     "`tfm` applied to the image padded by half its size (reflected or repeated edges), then the middle cut out again."
     def __init__(self, tfm, mode:str): super().__init__(); self.tfm, self.mode = tfm, _pad_mode(mode)
@@ -493,16 +580,35 @@ def _filled(t, mode:str):
     moves = any(isinstance(m, _GEOMETRIC) for m in (t.modules() if isinstance(t, torch.nn.Module) else [t]))
     return PaddedTransform(t, mode) if moves and mode != 'zeros' else t
 
-def _pipeline(tfms, size, padding_mode:str='zeros'):
-    _pad_mode(padding_mode)
+def _size(size):
+    "`size` as torchvision takes it: None, an int, or a tuple of one or two ints (from a list, a numpy array, a tensor)."
+    if size is None: return None
+    a = np.asarray(size)
+    if a.ndim > 1 or a.size not in (1, 2) or not np.issubdtype(a.dtype, np.integer):
+        raise ValueError(f"size={size!r}: expected an int or (rows, cols), two ints")
+    return int(a) if a.ndim == 0 else tuple(int(v) for v in a)
+
+class _SameSize(v2.Transform):
+    "Every image and mask of a sample resized to the first image's height and width (a target image of another resolution)."
+    def make_params(self, flat_inputs) -> dict:
+        first = next((o for o in flat_inputs if isinstance(o, tv_tensors.Image)), None)
+        return dict(size=None if first is None else v2.functional.get_size(first))
+    def transform(self, inpt, params):
+        if params['size'] is None or not isinstance(inpt, (tv_tensors.Image, tv_tensors.Mask)): return inpt
+        if v2.functional.get_size(inpt) == params['size']: return inpt
+        return v2.functional.resize(inpt, params['size'])
+
+def _pipeline(tfms, size, padding_mode:str='zeros', tfm_y:bool=False):
+    _pad_mode(padding_mode); size = _size(size)
     sized = [] if size is None else [v2.Resize(size), v2.CenterCrop(size)] if isinstance(size, int) else [v2.Resize(size)]
-    return v2.Compose(sized[:1] + [_filled(t, padding_mode) for t in tfms] + sized[1:] + [v2.ToDtype(torch.float32, scale=True)])
+    first = sized[:1] + [_SameSize()] if tfm_y and isinstance(size, int) else sized[:1]   # resized alike, rounded apart
+    return v2.Compose(first + [_filled(t, padding_mode) for t in tfms] + sized[1:] + [v2.ToDtype(torch.float32, scale=True)])
 
 @patch
 def transform(self:LabelLists, tfms=([], []), size=None, tfm_y:bool=False, padding_mode:str='zeros') -> LabelLists:
     "Set the (train, valid) transforms, resizing to `size` (an int makes squares); `tfm_y` moves the targets too."
     tfms = tfms or ([], [])
-    for ds, t in zip((self.train, self.valid), tfms): ds.tfms, ds.tfm_y = _pipeline(t or [], size, padding_mode), tfm_y
+    for ds, t in zip((self.train, self.valid), tfms): ds.tfms, ds.tfm_y = _pipeline(t or [], size, padding_mode, tfm_y), tfm_y
     if self.test is not None: self.test.tfms = _pipeline(tfms[1] or [], size, padding_mode)
     return self
 

@@ -5,10 +5,10 @@
 # %% auto #0
 __all__ = ['PHOTOS', 'crappify', 'psnr', 'photo_patches', 'crappify_folder', 'superres_folders', 'ImageImageList',
            'superres_data', 'crappy_psnr', 'ResidualUnet', 'superres_learner', 'gram_matrix', 'FeatureLoss',
-           'feature_loss', 'show_preds', 'Centre', 'gan_critic', 'AdaptiveLoss', 'accuracy_thresh_expand',
-           'MSELossFlat', 'GANModule', 'GANLoss', 'gan_loss_from_func', 'GANTrainer', 'FixedGANSwitcher',
-           'AdaptiveGANSwitcher', 'GANDiscriminativeLR', 'GANLearner', 'save_preds', 'ImageTargetList', 'GANItemList',
-           'basic_critic', 'basic_generator']
+           'feature_loss', 'children', 'requires_grad', 'LossMetrics', 'show_preds', 'Centre', 'gan_critic',
+           'AdaptiveLoss', 'accuracy_thresh_expand', 'GANModule', 'GANLoss', 'gan_loss_from_func', 'GANTrainer',
+           'FixedGANSwitcher', 'AdaptiveGANSwitcher', 'GANDiscriminativeLR', 'GANLearner', 'save_preds',
+           'ImageTargetList', 'GANItemList', 'basic_critic', 'basic_generator']
 
 # %% ../nbs/11_gan.ipynb #4568cd19
 import io, shutil
@@ -28,9 +28,9 @@ from torchvision import models
 from torchvision.utils import save_image
 
 from .core import course_home, defaults, get_size, show_image
-from .data import ImageList, Normalize, get_transforms, imagenet_stats
+from .data import ImageList, Normalize, get_transforms, imagenet_stats, resize_to
 from .datasets import URLs, untar_data
-from .learner import Callback, Learner, smooth_losses
+from .learner import Callback, Learner, MSELossFlat, smooth_losses
 from .multilabel import accuracy_thresh
 from .unet import unet_learner
 from .vision import create_body, hook_outputs, pretrained_weights, tiny_resnet
@@ -104,6 +104,7 @@ class ImageImageList(ImageList):
     def reconstruct(self, t): return t
     def show(self, x, y, ax, title:str='crappy | clean'):
         show_image(torch.cat([x, y.to(x)], dim=-1).clamp(0, 1), ax=ax, title=title)
+ImageImageList.label_cls = ImageImageList   # as the inputs' list (the course's `ImageImageList.from_folder`): image labels
 
 # %% ../nbs/11_gan.ipynb #1fa2037e
 def superres_data(path:Path, size:int, bs:int=16, valid_pct:float=0.1, seed:int=42):
@@ -148,7 +149,7 @@ class FeatureLoss(nn.Module):
         super().__init__()
         self.m_feat, self.wgts, self.gram_wgt, self.norm = m_feat.eval().requires_grad_(False), list(layer_wgts), gram_wgt, Normalize(*stats)
         self.hooks = hook_outputs([m_feat[i] for i in layer_ids], detach=False)
-        self.names = ['pixel'] + [f'feat_{i}' for i in layer_ids] + ([f'gram_{i}' for i in layer_ids] if gram_wgt else [])
+        self.metric_names = ['pixel'] + [f'feat_{i}' for i in layer_ids] + ([f'gram_{i}' for i in layer_ids] if gram_wgt else [])
     def feats(self, x): self.m_feat(self.norm(x)); return self.hooks.stored
 
     def forward(self, input, target):
@@ -156,17 +157,48 @@ class FeatureLoss(nn.Module):
         self.losses = [F.l1_loss(input, target)] + [F.l1_loss(p, t) * w for p, t, w in zip(pf, tf, self.wgts)]
         if self.gram_wgt: self.losses += [F.l1_loss(gram_matrix(p), gram_matrix(t)) * w ** 2 * self.gram_wgt
                                           for p, t, w in zip(pf, tf, self.wgts)]
+        self.metrics = dict(zip(self.metric_names, self.losses))       # the parts, by name, for `LossMetrics`
         return sum(self.losses)
     def __del__(self): self.hooks.remove()
 
 # %% ../nbs/11_gan.ipynb #4867c922
 def feature_loss(gram_wgt:float=0., layer_wgts=None) -> FeatureLoss:
-    "`FeatureLoss` on a frozen pretrained net: tiny `tiny_resnet` body (layers 1-3), full VGG16_bn (before pools 2-4)."
+    "`FeatureLoss` on a frozen pretrained net: tiny `tiny_resnet` body (layers 1-3), full VGG16_bn (before pools 3-5)."
     if get_size() == 'tiny': m, ids, wgts = create_body(tiny_resnet), [4, 5, 6], [1, 2, 0.5]
     else:
         vgg = models.vgg16_bn(); vgg.load_state_dict(pretrained_weights(models.vgg16_bn)); m = vgg.features
-        ids, wgts = [i - 1 for i, o in enumerate(m.children()) if isinstance(o, nn.MaxPool2d)][1:4], [5, 15, 2]
+        ids, wgts = [i - 1 for i, o in enumerate(children(m)) if isinstance(o, nn.MaxPool2d)][2:5], [5, 15, 2]
     return FeatureLoss(m.to(defaults.device), ids, layer_wgts or wgts, gram_wgt)
+
+# %% ../nbs/11_gan.ipynb #bbb68dd3
+def children(m:nn.Module) -> list:
+    "The direct sub-modules of `m`, in order."
+    return list(m.children())
+
+def requires_grad(m:nn.Module, b:bool=None):
+    "Whether `m`'s parameters are trained (`b` None, judged by the first), or set that for all of them to `b`."
+    ps = list(m.parameters())
+    if b is None: return ps[0].requires_grad if ps else False
+    for p in ps: p.requires_grad_(b)
+
+# %% ../nbs/11_gan.ipynb #0122e4ca
+class _LossPart:
+    "A metric: the part `name` of the loss `loss_func` has just computed on the same batch."
+    def __init__(self, loss_func, name:str): self.loss_func, self.__name__ = loss_func, name
+    def __call__(self, input, target): return self.loss_func.metrics[self.__name__].detach()
+
+class LossMetrics(Callback):
+    "Each part of the loss (named in `loss_func.metric_names`, values in `loss_func.metrics`) as a validation metric."
+    order = -20
+    def __init__(self, learn=None): self.parts = []
+    def before_fit(self):
+        lf = self.learn.loss_func
+        if not hasattr(lf, 'metric_names'):
+            raise ValueError(f"LossMetrics: the loss {lf!r} has no metric_names: it must name its parts in `metric_names` and "
+                             "keep their values in a dict `metrics` at each call (as FeatureLoss does)")
+        self.parts = [_LossPart(lf, n) for n in lf.metric_names]
+        self.learn.metrics = [*self.learn.metrics, *self.parts]
+    def after_fit(self): self.learn.metrics = [m for m in self.learn.metrics if m not in self.parts]
 
 # %% ../nbs/11_gan.ipynb #ef9b2634
 def show_preds(learns:dict, data, n:int=4, dpi:int=60):
@@ -213,10 +245,6 @@ class AdaptiveLoss(nn.Module):
 def accuracy_thresh_expand(y_pred:torch.Tensor, y_true:torch.Tensor, thresh:float=0.5, sigmoid:bool=True):
     "`accuracy_thresh` with `y_true` (one label per item) expanded to `y_pred`'s shape first."
     return accuracy_thresh(y_pred, y_true[:, None].expand_as(y_pred), thresh, sigmoid)
-
-class MSELossFlat(nn.MSELoss):
-    "`nn.MSELoss` on the flattened input and target (any shapes with the same number of elements), in float32."
-    def forward(self, input, target): return super().forward(input.reshape(-1).float(), target.reshape(-1).float())
 
 # %% ../nbs/11_gan.ipynb #4444f5c9
 class GANModule(nn.Module):
@@ -336,7 +364,7 @@ class AdaptiveGANSwitcher(Callback):
 class GANDiscriminativeLR(Callback):
     "Train the critic at `mult_lr` times the learning rate of the generator."
     order = -10
-    def __init__(self, mult_lr:float=5.): self.mult_lr = mult_lr
+    def __init__(self, learn=None, mult_lr:float=5.): self.mult_lr = mult_lr   # `learn`: as a `callback_fns` entry
     def _scale(self, f:float):
         if self.learn.training and not self.learn.gan_trainer.gen_mode:
             for pg in self.learn.opt.param_groups: pg['lr'] *= f

@@ -6,9 +6,11 @@
 __all__ = ['adult_table', 'adult_sample_standin', 'cont_cat_split', 'TabularProc', 'FillMissing', 'Categorify', 'Normalize',
            'TabularProcessor', 'add_datepart', 'TabularList', 'TabularDataBunch', 'TabularLabelLists', 'emb_sz_rule',
            'TabularModel', 'mse_loss_flat', 'TabularLearner', 'tabular_learner', 'embedding_features', 'rossmann_table',
-           'exp_rmspe']
+           'rossmann_clean', 'rossmann_clean_standin', 'exp_rmspe']
 
 # %% ../nbs/08_tabular.ipynb #a577e01c
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import torch
@@ -18,7 +20,7 @@ from torch.utils.data import BatchSampler, DataLoader, RandomSampler, Sequential
 from fastcore.basics import patch
 
 from .data import DataBunch, FloatList, ItemList, ItemLists, LabelLists, MultiCategoryList, to_device
-from .datasets import URLs, standin
+from .datasets import HAND_DOWNLOADS, URLs, standin
 from .learner import Learner
 
 # %% ../nbs/08_tabular.ipynb #95fd29d6
@@ -111,11 +113,13 @@ def cont_cat_split(df:pd.DataFrame, max_card:int=20, dep_var=None) -> tuple:
 
 # %% ../nbs/08_tabular.ipynb #ba7d4270
 class TabularProc:
-    "A preparation step: `setup(df)` learns from the training rows; calling it on any rows applies that, on a copy."
+    "A preparation step, in place as in fastai v1: `proc(df)` learns from the training rows `df` and changes them; `proc(df, test=True)` changes other rows the same way."
     def __init__(self, cat_names, cont_names): self.cat_names, self.cont_names = list(cat_names), list(cont_names)
-    def setup(self, df:pd.DataFrame): return self
-    def __call__(self, df:pd.DataFrame) -> pd.DataFrame: return self.apply(df.copy())
-    def apply(self, df:pd.DataFrame) -> pd.DataFrame: return df
+    def __call__(self, df:pd.DataFrame, test:bool=False):
+        if not test: self.setup(df)
+        self.apply(df)
+    def setup(self, df:pd.DataFrame): pass
+    def apply(self, df:pd.DataFrame): pass
 
 # %% ../nbs/08_tabular.ipynb #84955ec3
 class FillMissing(TabularProc):
@@ -124,30 +128,27 @@ class FillMissing(TabularProc):
         self.medians = {c: df[c].median() for c in self.cont_names}
         self.na_cols = [c for c in self.cont_names if df[c].isna().any()]
         self.cat_names += [f'{c}_na' for c in self.na_cols if f'{c}_na' not in self.cat_names]
-        return self
     def apply(self, df):
         for c in self.na_cols: df[f'{c}_na'] = df[c].isna()
-        return df.fillna(self.medians)
+        for c in self.cont_names:
+            if df[c].isna().any(): df[c] = df[c].fillna(self.medians[c])
 
 # %% ../nbs/08_tabular.ipynb #2466c587
 class Categorify(TabularProc):
-    "Categories become codes: 0 for `#na#` (missing or unseen in training), then the training categories in sorted order."
+    "Make the columns pandas categoricals of the training categories (unseen: missing); `classes`: `#na#`, then those, sorted."
     def setup(self, df):
-        self.classes = {c: ['#na#'] + list(df[c].astype('category').cat.categories) for c in self.cat_names}
-        return self
+        self.categories = {c: df[c].astype('category').cat.categories for c in self.cat_names}
     def apply(self, df):
-        for c in self.cat_names: df[c] = pd.Index(self.classes[c][1:]).get_indexer(df[c]).astype(np.int64) + 1
-        return df
+        for c in self.cat_names: df[c] = pd.Categorical(df[c], categories=self.categories[c], ordered=True)
+    classes = property(lambda self: {c: ['#na#'] + list(cats) for c, cats in self.categories.items()})
 
 # %% ../nbs/08_tabular.ipynb #362e915b
 class Normalize(TabularProc):
     "Continuous columns get the training mean 0 and standard deviation 1 (the population std, as `StandardScaler`)."
     def setup(self, df):
         self.means, self.stds = df[self.cont_names].mean(), df[self.cont_names].std(ddof=0).replace(0., 1.)
-        return self
     def apply(self, df):
         df[self.cont_names] = (df[self.cont_names].astype(float) - self.means) / self.stds
-        return df
 
 # %% ../nbs/08_tabular.ipynb #1c851fdc
 def _check_columns(df:pd.DataFrame, names, what:str='columns'):
@@ -162,18 +163,19 @@ class TabularProcessor:
         self.cat_names, self.cont_names = self.in_cats, self.in_conts
     def fit(self, df:pd.DataFrame) -> 'TabularProcessor':
         "Fit each proc on the training rows `df`, as prepared by the procs before it."
-        df, self.cat_names, self.cont_names, self.procs = self._select(df), self.in_cats, self.in_conts, []
+        df, self.cat_names, self.cont_names, self.procs = self._select(df).copy(), self.in_cats, self.in_conts, []
         for p in self.proc_types:
-            proc = p(self.cat_names, self.cont_names).setup(df)
-            df, self.cat_names, self.cont_names = proc(df), proc.cat_names, proc.cont_names
+            proc = p(self.cat_names, self.cont_names)
+            proc(df)
+            self.cat_names, self.cont_names = proc.cat_names, proc.cont_names
             self.procs.append(proc)
         return self
     def _select(self, df):
         _check_columns(df, self.in_names); return df[self.in_names]
     def process(self, df:pd.DataFrame) -> pd.DataFrame:
         "Apply the fitted procs to (a copy of) any rows."
-        df = self._select(df)
-        for p in self.procs: df = p(df)
+        df = self._select(df).copy()
+        for p in self.procs: p(df, test=True)
         return df
     classes = property(lambda self: next((p.classes for p in self.procs if isinstance(p, Categorify)), {}))
 
@@ -181,13 +183,15 @@ class TabularProcessor:
 @patch
 def __call__(self:TabularProcessor, df:pd.DataFrame) -> tuple:
     df = self.process(df)
-    not_codes = [c for c in self.cat_names if not pd.api.types.is_integer_dtype(df[c].dtype)]
-    if not_codes: raise ValueError(f"categorical columns {not_codes} are not codes: add Categorify to the procs")
+    not_cats = [c for c in self.cat_names if not isinstance(df[c].dtype, pd.CategoricalDtype)]
+    if not_cats: raise ValueError(f"categorical columns {not_cats} are not categories: add Categorify to the procs")
     conts = df[self.cont_names].to_numpy(dtype=np.float32)
     if np.isnan(conts).any():
         gaps = [c for c in self.cont_names if df[c].isna().any()]
         raise ValueError(f"continuous columns {gaps} have missing values: add FillMissing to the procs")
-    return torch.tensor(df[self.cat_names].to_numpy(dtype=np.int64)), torch.tensor(conts)
+    cats = np.zeros((len(df), len(self.cat_names)), dtype=np.int64)
+    for j, c in enumerate(self.cat_names): cats[:, j] = df[c].cat.codes.to_numpy() + 1     # 0: missing or unseen
+    return torch.tensor(cats), torch.tensor(conts)
 
 
 
@@ -403,6 +407,67 @@ def _plant_sales(df, rng) -> pd.DataFrame:
     cols = ['Store', 'DayOfWeek', 'Date', 'Sales', 'Promo', 'SchoolHoliday', 'StoreType', 'Assortment',
             'CompetitionDistance', 'State']
     return df[cols].sort_values(['Date', 'Store']).reset_index(drop=True)
+
+# %% ../nbs/08_tabular.ipynb #fcd96fd8
+_HOLIDAYS = pd.to_datetime(sorted([f'{y}-{md}' for y in (2013, 2014, 2015) for md in ('01-01', '05-01', '10-03', '12-25', '12-26')]
+                                  + ['2013-03-29', '2013-04-01', '2013-05-09', '2013-05-20', '2014-04-18', '2014-04-21',
+                                     '2014-05-29', '2014-06-09', '2015-04-03', '2015-04-06', '2015-05-14', '2015-05-25']))
+
+def _stores_clean(n:int, rng) -> pd.DataFrame:
+    "Per store: when its competitor opened (1900: unknown) and its Promo2 (since when, in which months), as the clean data has them."
+    promo2 = rng.random(n) < 0.5
+    return pd.DataFrame({'Store': np.arange(1, n + 1), 'CompetitionOpenSinceMonth': rng.integers(1, 13, n),
+                         'CompetitionOpenSinceYear': np.where(rng.random(n) < .3, 1900, rng.integers(2000, 2015, n)),
+                         'Promo2SinceYear': np.where(promo2, rng.integers(2009, 2015, n), 1900), 'Promo2SinceWeek': rng.integers(1, 53, n),
+                         'PromoInterval': np.where(promo2, rng.choice(['Jan,Apr,Jul,Oct', 'Feb,May,Aug,Nov', 'Mar,Jun,Sept,Dec'], n), None)})
+
+def _weather(states, dates, rng) -> pd.DataFrame:
+    "Daily weather per state: seasonal temperatures, humidity, wind, cloud cover (with gaps) and events (None: none)."
+    w = pd.DataFrame([(s, d) for s in states for d in dates], columns=['State', 'Date']); n = len(w)
+    season = np.cos(2 * np.pi * (w['Date'].dt.day_of_year - 200) / 365)
+    t, hum, wind = np.round(10 + 9 * season + rng.normal(0, 3, n)), np.clip(np.round(78 - 8 * season + rng.normal(0, 8, n)), 30, 85), np.round(rng.gamma(3, 4, n))
+    w['Max_TemperatureC'], w['Mean_TemperatureC'], w['Min_TemperatureC'] = t + rng.integers(3, 8, n), t, t - rng.integers(3, 8, n)
+    w['Max_Humidity'], w['Mean_Humidity'], w['Min_Humidity'] = hum + 15, hum, hum - 20
+    w['Max_Wind_SpeedKm_h'], w['Mean_Wind_SpeedKm_h'] = wind + rng.integers(5, 15, n), wind
+    w['CloudCover'] = np.where(rng.random(n) < .08, np.nan, rng.integers(0, 9, n))
+    w['Events'] = np.where(rng.random(n) < .45, rng.choice(['Rain', 'Fog', 'Rain-Thunderstorm', 'Fog-Rain', 'Snow'], n), None)
+    return w
+
+def _window_counts(df:pd.DataFrame, col:str, days:int=7) -> tuple:
+    "For each row, how many of its store's `days` rows up to it (bw) and from it (fw) have `col` set, as floats."
+    g = df.sort_values('Date').groupby('Store')[col]
+    return (g.transform(lambda s: s.rolling(days, min_periods=1).sum()).astype(float),
+            g.transform(lambda s: s[::-1].rolling(days, min_periods=1).sum()[::-1]).astype(float))
+
+def rossmann_clean(n_stores:int=12, end:str='2015-09-17', seed:int=7) -> pd.DataFrame:
+    "`rossmann_table` with date parts, holidays, competitor and Promo2 durations, weather, trends and 7-day window counts."
+    rng = np.random.default_rng(seed)
+    df = add_datepart(rossmann_table(n_stores, start='2013-01-01', end=end, seed=seed), 'Date', drop=False)
+    df['StateHoliday'] = df['Date'].isin(_HOLIDAYS)
+    nxt = np.searchsorted(_HOLIDAYS.values, df['Date'].values)                   # the first holiday on or after each day
+    df['AfterStateHoliday'] = (df['Date'] - _HOLIDAYS[np.maximum(nxt - (~df['StateHoliday']).astype(int), 0)]).dt.days
+    df['BeforeStateHoliday'] = (df['Date'] - _HOLIDAYS[np.minimum(nxt, len(_HOLIDAYS) - 1)]).dt.days
+    df = df.merge(_stores_clean(n_stores, rng), on='Store')
+    df['CompetitionMonthsOpen'] = np.clip(12 * (df['Year'] - df['CompetitionOpenSinceYear']) + df['Month'] - df['CompetitionOpenSinceMonth'], 0, 24)
+    df['Promo2Weeks'] = np.clip(52 * (df['Year'] - df['Promo2SinceYear']) + df['Week'] - df['Promo2SinceWeek'], 0, 25)
+    df = df.merge(_weather(sorted(df['State'].unique()), pd.date_range('2013-01-01', end), rng), on=['State', 'Date'])
+    week = df['Date'].dt.to_period('W').dt.start_time
+    df['trend_DE'] = np.round(70 + 10 * np.cos(2 * np.pi * week.dt.day_of_year / 365) + 15 * (week.dt.month == 12)).astype(int)
+    df['trend'] = df['trend_DE'] + df['State'].map({s: 3 * k - 6 for k, s in enumerate(sorted(df['State'].unique()))})
+    for c in ('Promo', 'StateHoliday', 'SchoolHoliday'): df[f'{c}_bw'], df[f'{c}_fw'] = _window_counts(df, c)
+    return df
+
+@standin(HAND_DOWNLOADS['rossmann'][0], "train_clean and test_clean, pickled DataFrames with the columns the course's "
+         "lesson 6 uses, as its rossman_data_clean notebook writes them: 12 stores, training days 2013-01-01 to 2015-07-31 "
+         "(most recent first), test days 2015-08-01 to 2015-09-17 with an Id and no Sales; the sales planted by "
+         "course_lib.tabular.rossmann_table, the weather, trends and holidays drawn at random.")
+def rossmann_clean_standin(dest:Path):
+    df = rossmann_clean().sort_values(['Date', 'Store'], ascending=[False, True], ignore_index=True)
+    test = df['Date'] > '2015-07-31'
+    df[~test].reset_index(drop=True).to_pickle(dest/'train_clean')
+    test_df = df[test].drop(columns='Sales').reset_index(drop=True)
+    test_df.insert(0, 'Id', np.arange(1, len(test_df) + 1))
+    test_df.to_pickle(dest/'test_clean')
 
 # %% ../nbs/08_tabular.ipynb #5793344b
 def exp_rmspe(pred:torch.Tensor, targ:torch.Tensor) -> torch.Tensor:

@@ -6,14 +6,14 @@
 __all__ = ['UNK', 'PAD', 'BOS', 'EOS', 'FLD', 'TK_MAJ', 'TK_UP', 'TK_REP', 'TK_WREP', 'text_spec_tok', 'awd_lstm_lm_config',
            'awd_lstm_clas_config', 'tiny_awd_lstm', 'fix_html', 'replace_rep', 'replace_wrep', 'spec_add_spaces',
            'rm_useless_spaces', 'replace_all_caps', 'deal_caps', 'Tokenizer', 'Vocab', 'pydoc_sentences',
-           'synthetic_review', 'imdb_sample_standin', 'imdb_standin', 'num2words', 'human_numbers_standin', 'TextList',
-           'cross_entropy_flat', 'LMLabelList', 'TextLists', 'TextLabelLists', 'LMDataLoader', 'SortishSampler',
-           'SortSampler', 'pad_collate', 'TextDataBunch', 'TextLMDataBunch', 'TextClasDataBunch', 'reset_rnn',
-           'RNNTrainer', 'dropout_mask', 'RNNDropout', 'EmbeddingDropout', 'WeightDropout', 'AWD_LSTM', 'LinearDecoder',
-           'awd_config', 'get_language_model', 'awd_lstm_lm_split', 'load_itos', 'convert_weights', 'RNNLearner',
-           'LanguageLearner', 'language_model_learner', 'pretrained_files', 'wt103_standin', 'masked_concat_pool',
-           'MultiBatchEncoder', 'PoolingLinearClassifier', 'awd_lstm_clas_split', 'get_text_classifier',
-           'text_classifier_learner']
+           'synthetic_review', 'imdb_sample_standin', 'imdb_standin', 'num2words', 'human_numbers_standin', 'Text',
+           'TextList', 'cross_entropy_flat', 'LMLabelList', 'TextLists', 'TextLabelLists', 'LMDataLoader',
+           'SortishSampler', 'SortSampler', 'pad_collate', 'TextDataBunch', 'TextLMDataBunch', 'TextClasDataBunch',
+           'reset_rnn', 'RNNTrainer', 'BatchNorm1dFlat', 'dropout_mask', 'RNNDropout', 'EmbeddingDropout',
+           'WeightDropout', 'AWD_LSTM', 'LinearDecoder', 'awd_config', 'get_language_model', 'awd_lstm_lm_split',
+           'load_itos', 'convert_weights', 'RNNLearner', 'LanguageLearner', 'language_model_learner',
+           'pretrained_files', 'wt103_standin', 'masked_concat_pool', 'MultiBatchEncoder', 'PoolingLinearClassifier',
+           'awd_lstm_clas_split', 'get_text_classifier', 'text_classifier_learner']
 
 # %% ../nbs/07_text.ipynb #fce17a88
 import html, json, pickle, platform, re, warnings
@@ -220,8 +220,16 @@ def human_numbers_standin(dest:Path):
     (dest/'valid.txt').write_text(''.join(f'{num2words(i)} \n' for i in range(8001, 10000)))
 
 # %% ../nbs/07_text.ipynb #8d7f855b
+class Text:
+    "One numericalized text, as fastai v1's `Text`: its ids `data` (a tensor) and its tokens `text`, joined by spaces."
+    def __init__(self, data:torch.Tensor, vocab:Vocab): self.data, self.vocab = data, vocab
+    text = property(lambda self: self.vocab.textify(self.data))
+    def __len__(self): return len(self.data)
+    def __str__(self): return self.text
+    def __repr__(self): return f"Text {self.text[:300]}"
+
 class TextList(ItemList):
-    "Texts (strings or `.txt` files), tokenized and numericalized when split; `x[i]` is a tensor of token ids."
+    "Texts (strings or `.txt` files), tokenized and numericalized when split; `x[i]` is a `Text` (ids and tokens)."
     extensions = {'.txt'}
     def __init__(self, items, path='.', inner_df=None, idx=None, vocab:Vocab=None, tokenizer:Tokenizer=None,
                  max_vocab:int=60000, min_freq:int=2):
@@ -247,7 +255,7 @@ class TextList(ItemList):
 
     def __getitem__(self, i):
         if self.ids is None: raise ValueError("this TextList is not numericalized yet: split it (or call .process())")
-        return torch.from_numpy(self.ids[i])
+        return Text(torch.from_numpy(self.ids[i]), self.vocab)
     def open(self, item) -> torch.Tensor:
         "The ids of a new text (or `.txt` file), with this list's tokenizer and vocabulary."
         if self.vocab is None: raise ValueError("this TextList has no vocabulary yet: split it (or call .process())")
@@ -350,7 +358,7 @@ class SortSampler(Sampler):
 
 def pad_collate(samples, pad_idx:int=1, pad_first:bool=True):
     "Stack `(ids, label)` samples, padding the ids with `pad_idx` to the longest, at the front if `pad_first`."
-    xs = [torch.as_tensor(x) for x, _ in samples]
+    xs = [x.data if isinstance(x, Text) else torch.as_tensor(x) for x, _ in samples]
     if pad_first: xb = pad_sequence([x.flip(0) for x in xs], batch_first=True, padding_value=pad_idx).flip(1)
     else: xb = pad_sequence(xs, batch_first=True, padding_value=pad_idx)
     return xb, torch.stack([torch.as_tensor(y) for _, y in samples])
@@ -436,6 +444,13 @@ class RNNTrainer(Callback):
         out = self.learn.model[0].last_output.float()                   # the encoder keeps its last layer's output
         self.learn.loss = self.learn.loss + self.alpha * out.pow(2).mean()
         if out.shape[1] > 1: self.learn.loss = self.learn.loss + self.beta * (out[:, 1:] - out[:, :-1]).pow(2).mean()
+
+# %% ../nbs/07_text.ipynb #fdf41387
+class BatchNorm1dFlat(nn.BatchNorm1d):
+    "`nn.BatchNorm1d` over the last dimension of an input of any rank (the others flattened into the batch)."
+    def forward(self, x):
+        if x.dim() == 2: return super().forward(x)
+        return super().forward(x.reshape(-1, x.shape[-1])).view_as(x)
 
 # %% ../nbs/07_text.ipynb #aec7ad57
 def dropout_mask(x:torch.Tensor, sz, p:float) -> torch.Tensor:

@@ -7,9 +7,9 @@ __all__ = ['model_meta', 'SHAPES', 'FILLS', 'TINY_PRETRAINING', 'TORCHVISION_PRE
            'tiny_resnet', 'arch_meta', 'meta_split', 'create_body', 'num_features', 'draw_shape', 'shapes_data',
            'shapes_recipe', 'shapes_weights_file', 'pretrain_on_shapes', 'imagenet_weights', 'shapes_weights',
            'weights_source', 'pretrained_weights', 'weights_info', 'cnn_learner', 'ClassificationInterpretation',
-           'Hook', 'Hooks', 'hook_output', 'hook_outputs', 'grad_cam', 'show_heatmap', 'DatasetFormatter',
-           'ImageCleaner', 'FlowField', 'ImagePoints', 'PointsLabelList', 'PointsTransform', 'PointsLabelLists',
-           'PointsItemList', 'SoftArgmax2d', 'create_points_head']
+           'grad_cam', 'show_heatmap', 'DatasetFormatter', 'ImageCleaner', 'download_images', 'FlowField',
+           'ImagePoints', 'PointsLabelList', 'PointsTransform', 'PointsLabelLists', 'PointsItemList', 'SoftArgmax2d',
+           'create_points_head']
 
 # %% ../nbs/05_image_classification.ipynb #c111aa37
 import datetime, functools, json, operator, re
@@ -29,10 +29,11 @@ from torchvision import models
 from torchvision.models.resnet import BasicBlock, ResNet
 from fastcore.basics import patch
 
-from .core import atomic_write, course_home, get_size, reproducible, show_image
+from .core import atomic_write, course_home, get_size, parallel, reproducible, show_image
 from .data import DeviceDataLoader, ItemList, LabelList, imagenet_stats
 from .datasets import DownloadError, download_url, file_hash
-from .learner import Learner, accuracy
+from .learner import Learner, MSELossFlat, accuracy
+from .learner import Hook, Hooks, hook_output, hook_outputs, model_sizes   # fastai v1 keeps them with the callbacks
 
 # %% ../nbs/05_image_classification.ipynb #eaa390fa
 class AdaptiveConcatPool2d(nn.Module):
@@ -42,11 +43,15 @@ class AdaptiveConcatPool2d(nn.Module):
     def forward(self, x): return torch.cat([self.mp(x), self.ap(x)], 1)
 
 # %% ../nbs/05_image_classification.ipynb #6942479f
-def create_head(nf:int, nc:int, lin_ftrs:int=512, ps:float=0.5) -> nn.Sequential:
-    "fastai's head: concat pooling, flatten, then BN-dropout-linear twice (`ps/2`, then `ps`), ending in `nc` outputs."
-    return nn.Sequential(AdaptiveConcatPool2d(), nn.Flatten(),
-                         nn.BatchNorm1d(nf), nn.Dropout(ps / 2), nn.Linear(nf, lin_ftrs), nn.ReLU(inplace=True),
-                         nn.BatchNorm1d(lin_ftrs), nn.Dropout(ps), nn.Linear(lin_ftrs, nc))
+def create_head(nf:int, nc:int, lin_ftrs=None, ps=0.5, concat_pool:bool=True, bn_final:bool=False) -> nn.Sequential:
+    "fastai v1's head: (concat) pooling, flatten, BN-dropout-linear to each of `lin_ftrs` (default `[512]`) then `nc`, ReLU between."
+    sizes = [nf, *([512] if lin_ftrs is None else lin_ftrs), nc]
+    ps = list(ps) if isinstance(ps, (list, tuple)) else [ps / 2] * (len(sizes) - 2) + [ps]   # one number: half, then all of it
+    layers = [AdaptiveConcatPool2d() if concat_pool else nn.AdaptiveAvgPool2d(1), nn.Flatten()]
+    for i, (ni, no, p) in enumerate(zip(sizes[:-1], sizes[1:], ps)):
+        layers += [nn.BatchNorm1d(ni), nn.Dropout(p), nn.Linear(ni, no)] + ([nn.ReLU(inplace=True)] if i < len(sizes) - 2 else [])
+    if bn_final: layers.append(nn.BatchNorm1d(nc, momentum=0.01))
+    return nn.Sequential(*layers)
 
 # %% ../nbs/05_image_classification.ipynb #2f1c1576
 def tiny_resnet(num_classes:int=16, nf:int=16) -> ResNet:
@@ -93,11 +98,8 @@ def create_body(arch, pretrained:bool=True, cut=None) -> nn.Sequential:
     return nn.Sequential(*list(model.children())[:_cut_at(model) if cut is None else cut])
 
 def num_features(body:nn.Module, size:int=64) -> int:
-    "Number of channels `body` outputs, found by running a small dummy batch through it."
-    p = next(body.parameters()); was = body.training; body.eval()
-    with torch.no_grad(): n = body(torch.zeros(2, 3, size, size, device=p.device, dtype=p.dtype)).shape[1]
-    body.train(was)
-    return n
+    "Number of channels `body` outputs (fastai v1's `num_features_model`): its last child's, in `model_sizes` (`03_learner`)."
+    return model_sizes(body, (size, size))[-1][1]
 
 # %% ../nbs/05_image_classification.ipynb #8b861daf
 SHAPES, FILLS = ('ellipse', 'triangle', 'square', 'star'), ('plain', 'spots', 'stripes', 'ring')
@@ -239,11 +241,12 @@ def _kaiming(head:nn.Module):
             nn.init.kaiming_normal_(m.weight)
             if m.bias is not None: nn.init.zeros_(m.bias)
 
-def cnn_learner(data, arch, pretrained:bool=True, cut=None, custom_head=None, ps:float=0.5, split_on=None,
-                **learner_kwargs) -> Learner:
-    "A `Learner` of `arch`'s body (pretrained and frozen) and a new head for `data.c` classes, split by `model_meta`."
+def cnn_learner(data, arch, pretrained:bool=True, cut=None, custom_head=None, ps=0.5, split_on=None, lin_ftrs=None,
+                bn_final:bool=False, concat_pool:bool=True, **learner_kwargs) -> Learner:
+    "A `Learner` of `arch`'s body (pretrained and frozen) and a new head (`create_head`'s arguments) for `data.c` classes, split by `model_meta`."
     body = create_body(arch, pretrained, cut)
-    head = custom_head if custom_head is not None else create_head(2 * num_features(body), data.c, ps=ps)
+    nf = num_features(body) * (2 if concat_pool else 1)
+    head = custom_head if custom_head is not None else create_head(nf, data.c, lin_ftrs, ps, concat_pool, bn_final)
     if custom_head is None: _kaiming(head)
     learn = Learner(data, nn.Sequential(body, head), **learner_kwargs)
     learn.split(split_on or meta_split(arch))
@@ -292,54 +295,19 @@ def plot_top_losses(self:ClassificationInterpretation, k:int=9, ncols:int=3, fig
     fig.suptitle('prediction/actual\nloss / probability', fontsize=9); fig.tight_layout()
 
 @patch
-def plot_confusion_matrix(self:ClassificationInterpretation, normalize:bool=False, figsize=(4.5, 4), ax=None):
-    "The confusion matrix as a seaborn heatmap (`normalize`: fractions of each actual class)."
+def plot_confusion_matrix(self:ClassificationInterpretation, normalize:bool=False, title:str='Confusion matrix',
+                          cmap='Blues', norm_dec:int=2, plot_txt:bool=True, return_fig:bool=False, ax=None, **kwargs):
+    "The confusion matrix as a seaborn heatmap (`normalize`: fractions of each actual class); `kwargs` (`figsize`, `dpi`) make the figure."
     cm = self.confusion_matrix().astype(float)
     if normalize: cm = cm / cm.sum(1, keepdims=True).clip(1)
     import seaborn as sns   # here, not at the top: it costs a second to import, for this one plot
-    ax = ax or plt.subplots(figsize=figsize, dpi=72)[1]
-    sns.heatmap(cm, annot=True, fmt='.2f' if normalize else 'g', cmap='Blues', cbar=False, ax=ax,
+    fig, ax = (ax.figure, ax) if ax is not None else plt.subplots(**{'figsize': (4.5, 4), 'dpi': 72, **kwargs})
+    sns.heatmap(cm, annot=plot_txt, fmt=f'.{norm_dec}f' if normalize else 'g', cmap=cmap, cbar=False, ax=ax,
                 xticklabels=self.classes, yticklabels=self.classes, annot_kws={'fontsize': 7})
-    ax.set_xlabel('predicted'); ax.set_ylabel('actual'); ax.tick_params(labelsize=7)
-    return ax
+    ax.set_title(title, fontsize=9); ax.set_xlabel('predicted'); ax.set_ylabel('actual'); ax.tick_params(labelsize=7)
+    return fig if return_fig else ax
 
 
-
-# %% ../nbs/05_image_classification.ipynb #6c3790a4
-class Hook:
-    "Store what `hook_func(module, input, output)` returns after each forward pass of `module`; remove on exit."
-    def __init__(self, m:nn.Module, hook_func):
-        self.hook_func, self.stored = hook_func, None
-        self.handle = m.register_forward_hook(self.hook_fn)    # a method: a copy of `m` calls the copy of this `Hook`
-    def hook_fn(self, mod, inp, out): self.stored = self.hook_func(mod, inp, out)
-    def remove(self):
-        if self.handle is not None: self.handle.remove(); self.handle = None
-    def __getstate__(self): return {**self.__dict__, 'stored': None}    # copies and pickles leave the activation behind
-    def __enter__(self): return self
-    def __exit__(self, *args): self.remove()
-
-class Hooks:
-    "A `Hook` on each of `modules`; `stored` lists what each holds."
-    def __init__(self, modules, hook_func): self.hooks = [Hook(m, hook_func) for m in modules]
-    def __getitem__(self, i): return self.hooks[i]
-    def __len__(self): return len(self.hooks)
-    @property
-    def stored(self): return [h.stored for h in self.hooks]
-    def remove(self):
-        for h in self.hooks: h.remove()
-    def __enter__(self): return self
-    def __exit__(self, *args): self.remove()
-
-def _output(m, i, o): return o
-def _detached_output(m, i, o): return o.detach()
-
-def hook_output(module:nn.Module, detach:bool=True) -> Hook:
-    "A `Hook` that keeps `module`'s output (detached unless `detach=False`, e.g. to take gradients through it)."
-    return Hook(module, _detached_output if detach else _output)
-
-def hook_outputs(modules, detach:bool=True) -> Hooks:
-    "`hook_output` on each of `modules`."
-    return Hooks(modules, _detached_output if detach else _output)
 
 # %% ../nbs/05_image_classification.ipynb #7920dae2
 def grad_cam(learn:Learner, xb:torch.Tensor, cls=None) -> torch.Tensor:
@@ -363,37 +331,63 @@ def show_heatmap(x:torch.Tensor, hm:torch.Tensor, ax=None, title=None, alpha:flo
 # %% ../nbs/05_image_classification.ipynb #ab90367f
 class DatasetFormatter:
     "Datasets to review with `ImageCleaner`."
-    @classmethod
-    def from_toplosses(cls, learn:Learner, n_imgs:int=None):
-        "Train and valid items together (validation transforms), and the indices of the `n_imgs` with the largest loss."
+    @staticmethod
+    def _all_items(learn:Learner):
+        "Train and valid items together with the validation transforms, and a loader of them in order."
         tr, va = learn.data.train_ds, learn.data.valid_ds
         x = type(tr.x)(list(tr.x.items) + list(va.x.items), tr.x.path)
         ds = LabelList(x, type(tr.y)(tr.y.labels + va.y.labels, classes=tr.y.classes), va.tfms)
-        dl = DeviceDataLoader(DataLoader(ds, batch_size=64), learn.device, learn.data.valid_dl.batch_tfms)
+        return ds, DeviceDataLoader(DataLoader(ds, batch_size=64), learn.device, learn.data.valid_dl.batch_tfms)
+
+    @classmethod
+    def from_toplosses(cls, learn:Learner, n_imgs:int=None):
+        "Train and valid items together (validation transforms), and the indices of the `n_imgs` with the largest loss."
+        ds, dl = cls._all_items(learn)
         learn.model.eval()
         with torch.no_grad():
             losses = torch.cat([learn.loss_func(learn.model(xb), yb, reduction='none').cpu() for xb, yb in dl])
         return ds, losses.argsort(descending=True)[:n_imgs].tolist()
 
+    @classmethod
+    def from_similars(cls, learn:Learner, layer_ls=(0, 7, 2), pool=AdaptiveConcatPool2d, pool_dim:int=4):
+        "Train and valid items, and as many pairs of the most alike (cosine similarity at `learn.model[0][7][2]`) as items, flattened."
+        ds, dl = cls._all_items(learn)
+        layer = learn.model
+        for depth, i in enumerate(layer_ls):
+            try: layer = layer[i]
+            except IndexError: raise ValueError(f"layer_ls={list(layer_ls)}: learn.model{''.join(f'[{j}]' for j in layer_ls[:depth])} "
+                                                f"has no child {i}; name a layer of this model (the default is resnet34's last block)") from None
+        learn.model.eval(); acts = []
+        with hook_output(layer) as h, torch.no_grad():
+            for xb, _ in dl: learn.model(xb); acts.append(h.stored.cpu())
+        feats = torch.cat(acts)
+        feats = F.normalize((pool(pool_dim)(feats) if pool else feats).flatten(1), dim=1)
+        sims = torch.tril(feats @ feats.T, diagonal=-1)               # each pair once, an image not with itself
+        top = sims.flatten().topk(min(len(ds), len(ds) * (len(ds) - 1) // 2)).indices
+        return ds, [int(j) for t in top for j in (t // len(ds), t % len(ds))]
+
 # %% ../nbs/05_image_classification.ipynb #bd073d9b
 class ImageCleaner:
-    "Review items `idxs` of `ds`: relabel them (dropdown) or mark them for deletion; `save` writes `path/fname`."
-    def __init__(self, ds:LabelList, idxs, path, fname:str='cleaned.csv', width:int=96):
+    "Review items `idxs` of `ds`: relabel them (dropdown) or mark them for deletion; `duplicates`: pairs, delete only; `save` writes `path/fname`."
+    def __init__(self, ds:LabelList, idxs, path, fname:str='cleaned.csv', width:int=96, duplicates:bool=False):
         import ipywidgets as widgets   # here, not at the top: only the cleaner needs it
         self.ds, self.idxs, self.path, self.fname = ds, list(idxs), Path(path), fname
         self.labels, self.deleted = list(ds.y.labels), set()
         self.dropdowns, self.buttons = {}, {}
-        for i in self.idxs:
-            dd = widgets.Dropdown(options=ds.y.classes, value=self.labels[i], layout=widgets.Layout(width=f'{width + 24}px'))
-            dd.observe(lambda change, i=i: self.relabel(i, change['new']), names='value')
-            btn = widgets.Button(description='Delete', layout=widgets.Layout(width=f'{width + 24}px'))
-            btn.on_click(lambda b, i=i: self.toggle_delete(i))
-            self.dropdowns[i], self.buttons[i] = dd, btn
+        layout = lambda: widgets.Layout(width=f'{width + 24}px')
+        for i in dict.fromkeys(self.idxs):   # an item in two pairs: one button, shown twice
+            if not duplicates:
+                dd = self.dropdowns[i] = widgets.Dropdown(options=ds.y.classes, value=self.labels[i], layout=layout())
+                dd.observe(lambda change, i=i: self.relabel(i, change['new']), names='value')
+            self.buttons[i] = widgets.Button(description='Delete', layout=layout())
+            self.buttons[i].on_click(lambda b, i=i: self.toggle_delete(i))
         self.save_button = widgets.Button(description=f'Save {fname}', button_style='primary')
         self.save_button.on_click(lambda b: self.save())
         image = lambda i: widgets.Image(value=Path(ds.x.items[i]).read_bytes(), width=width)   # the file's own bytes
-        cards = [widgets.VBox([image(i), self.dropdowns[i], self.buttons[i]]) for i in self.idxs]
-        self.widget = widgets.VBox([widgets.HBox(cards, layout=widgets.Layout(flex_flow='row wrap')), self.save_button])
+        cards = [widgets.VBox([image(i), *([self.dropdowns[i]] if i in self.dropdowns else []), self.buttons[i]]) for i in self.idxs]
+        rows = ([widgets.HBox(cards[j:j + 2]) for j in range(0, len(cards), 2)] if duplicates
+                else [widgets.HBox(cards, layout=widgets.Layout(flex_flow='row wrap'))])
+        self.widget = widgets.VBox([*rows, self.save_button])
 
     def relabel(self, i:int, label:str):
         "Give item `i` the label `label` (what the dropdown calls)."
@@ -418,6 +412,32 @@ class ImageCleaner:
         return p
 
     def _repr_mimebundle_(self, **kwargs): return self.widget._repr_mimebundle_(**kwargs)   # shows the widget
+
+# %% ../nbs/05_image_classification.ipynb #790bbfc8
+def _image_suffix(url:str) -> str:
+    "The file extension in `url`'s path (`.jpg` when it has none)."
+    found = re.findall(r'\.\w+?(?=$)', urlparse(url).path)
+    return found[0] if found else '.jpg'
+
+def download_images(urls, dest, max_pics:int=1000, max_workers:int=8, timeout:float=4) -> list:
+    "fastai v1's `download_images`: the first `max_pics` image URLs of file `urls` (one a line) into `dest`, as 00000000.jpg, ..."
+    urls, dest = Path(urls), Path(dest)
+    if not urls.exists():
+        raise FileNotFoundError(f"{urls} does not exist. Make it as lesson 2 says: search Google Images in a browser, save the "
+                                f"result's image URLs with the lesson's JavaScript, and put the file at {urls}. Offline, put "
+                                f"images of your own in {dest}/ (a folder a class) and go on from verify_images.")
+    lines = [l.strip() for l in urls.read_text().splitlines() if l.strip()][:max_pics]
+    dest.mkdir(parents=True, exist_ok=True)
+    def fetch(url, i):
+        try: return download_url(url, dest/f'{i:08d}{_image_suffix(url)}', timeout=timeout, show_progress=False)
+        except DownloadError as e: return e
+    got = parallel(fetch, lines, max_workers)
+    errors = [e for e in got if isinstance(e, DownloadError)]
+    if lines and len(errors) == len(lines):
+        raise DownloadError(f"none of the {len(lines)} images listed in {urls} could be downloaded (the first: {errors[0]}). "
+                            f"Offline? Put images of your own in {dest}/ and go on from verify_images.")
+    if errors: print(f"{len(errors)} of {len(lines)} images could not be downloaded (the first: {errors[0]})")
+    return [p for p in got if isinstance(p, Path)]
 
 # %% ../nbs/05_image_classification.ipynb #5833af20
 from torchvision import tv_tensors
@@ -444,13 +464,9 @@ class ImagePoints:
         if title: ax.set_title(title, fontsize=9)
         return ax
 
-def _mse_flat(input, target, reduction:str='mean'):
-    "fastai v1's `MSELossFlat`: the mean squared error of predictions and targets, each flattened to one row per item."
-    return F.mse_loss(input.reshape(len(input), -1).float(), target.reshape(len(target), -1).float(), reduction=reduction)
-
 class PointsLabelList(FloatList):
     "Labels that are points (fastai v1's `PointsLabelList`): per image, (row, col) in pixels, one point a row; loss: MSE."
-    loss_func = staticmethod(_mse_flat)
+    loss_func = MSELossFlat()   # fastai v1's: predictions and points flattened (`03_learner`)
     def __init__(self, labels, classes=None, items=None):
         self.labels = list(labels)
         pts = [torch.as_tensor(l, dtype=torch.float32).reshape(-1, 2) for l in self.labels]
