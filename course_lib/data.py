@@ -157,11 +157,11 @@ def one_item(self:DataBunch, item, denorm:bool=False):
     return to_device((self.denorm(xb) if denorm else xb, yb), 'cpu')
 
 @patch
-def show_batch(self:DataBunch, rows:int=3, ds_type:str='train', figsize=None):
-    "Show `rows`×`rows` items of a batch with their labels."
+def show_batch(self:DataBunch, rows:int=3, ds_type:str='train', figsize=None, imgsize:float=2):
+    "Show `rows`×`rows` items of a batch with their labels, each `imgsize` inches wide (v1's keyword) unless `figsize` is given."
     xb, yb = self.one_batch(ds_type, denorm=True); n = min(rows * rows, len(xb))
     ds = self.dl(ds_type).dataset
-    fig, axs = plt.subplots(rows, rows, figsize=figsize or (2 * rows, 2 * rows), squeeze=False)
+    fig, axs = plt.subplots(rows, rows, figsize=figsize or (imgsize * rows, imgsize * rows), squeeze=False)
     for i, ax in enumerate(axs.flatten()):
         if i < n: ds_show(ds, xb[i], yb[i], ax)
         else: ax.axis('off')
@@ -194,6 +194,13 @@ class ItemList:
         idx = np.asarray(idx, dtype=int)
         il = copy.copy(self); il.items, il.idx = [self.items[i] for i in idx], self.idx[idx]
         return il
+    def add(self, items:'ItemList') -> 'ItemList':
+        "Append the items of another `ItemList` (and its table's rows) to this one, as v1 does; returns it."
+        if not isinstance(items, ItemList): raise TypeError(f"add(items): expected an ItemList, got {type(items).__name__}")
+        self.items += items.items; self.idx = np.arange(len(self.items))
+        if self.inner_df is not None and items.inner_df is not None:
+            self.inner_df = pd.concat([self.inner_df, items.inner_df], ignore_index=True)
+        return self
 
     @classmethod
     def from_folder(cls, path, extensions=None, recurse:bool=True, include=None, exclude=None, **kwargs):
@@ -249,9 +256,10 @@ def _named(table:dict, arg:str, value):
 
 class TensorImage(tv_tensors.Image):
     "An image tensor (channels, height, width: bytes or 0..1 floats) that shows itself, as fastai v1's items did: what an\n`ImageList` and a `LabelList` of images give; a `tv_tensors.Image`, so v2 transforms treat it as the image."
-    def show(self, ax=None, figsize=(3, 3), title=None, **kwargs):
-        "Show it as `Image.show` does; returns the axis."
-        return Image(_as_float(self)).show(ax=ax, figsize=figsize, title=title, **kwargs)
+    def show(self, ax=None, figsize=(3, 3), title=None, y=None, **kwargs):
+        "Show it as `Image.show` does, with `y` (v1's `x.show(ax, y=y)`): a target that shows itself over it, else a label as title."
+        if y is not None and not hasattr(y, 'show'): title, y = (str(y) if title is None else title), None
+        return Image(_as_float(self)).show(ax=ax, figsize=figsize, title=title, y=y, **kwargs)
     def _repr_png_(self): return Image(_as_float(self))._repr_png_()
 
 def _as_float(t:torch.Tensor) -> torch.Tensor:
@@ -407,10 +415,12 @@ class MultiCategoryList(CategoryList):
     def reconstruct(self, t) -> str: return ';'.join(str(self.classes[i]) for i in torch.where(torch.as_tensor(t) > 0.5)[0])
 
 class FloatList:
-    "Numbers to regress."
+    "Numbers to regress; with `log`, their logarithm is the target (fastai v1's: for positive targets such as sales)."
     loss_func, classes, c = staticmethod(F.mse_loss), None, 1
-    def __init__(self, labels, classes=None, items=None):
-        self.items = torch.tensor(np.asarray(labels, dtype=np.float32)); self.labels = list(labels)
+    def __init__(self, labels, classes=None, items=None, log:bool=False):
+        values = np.asarray(labels, dtype=np.float32); self.log, self.labels = log, list(labels)
+        if log and not (values > 0).all(): raise ValueError(f"log=True needs positive labels: the smallest is {values.min()}")
+        self.items = torch.tensor(np.log(values) if log else values)
         self.c = 1 if self.items.ndim == 1 else self.items.shape[1]
     def __len__(self): return len(self.items)
     def __getitem__(self, i): return self.items[i]

@@ -328,11 +328,12 @@ def plot(self:Recorder, skip_start:int=10, skip_end:int=5, suggestion:bool=True,
     return self.min_grad_lr
 
 @patch
-def plot_losses(self:Recorder, ax=None):
-    "Smoothed training loss per batch and validation loss per epoch."
-    ax = ax or plt.subplots(figsize=(5, 3))[1]
-    ax.plot(self.losses, label='train'); n = len(self.losses) / max(1, len(self.val_losses))
-    ax.plot([n * (i + 1) for i in range(len(self.val_losses))], self.val_losses, 'o-', label='valid')
+def plot_losses(self:Recorder, ax=None, skip_start:int=0, skip_end:int=0):
+    "Smoothed training loss per batch and validation loss per epoch, leaving out the first `skip_start` and last `skip_end` batches."
+    ax = ax or plt.subplots(figsize=(5, 3))[1]; end = len(self.losses) - skip_end
+    ax.plot(range(skip_start, end), self.losses[skip_start:end], label='train'); n = len(self.losses) / max(1, len(self.val_losses))
+    val = [(n * (i + 1), v) for i, v in enumerate(self.val_losses) if skip_start <= n * (i + 1) <= end]
+    if val: ax.plot(*zip(*val), 'o-', label='valid')
     ax.set_xlabel('batches processed'); ax.set_ylabel('loss'); ax.legend()
 
 @patch
