@@ -371,9 +371,9 @@ PET_BREEDS = {  # name: (fur rgb, pattern, body width)
     'samoyed': ((235, 235, 230), 'plain', 1.2), 'shiba_inu': ((200, 120, 50), 'bib', 1.1),
 }
 
-def draw_pet(breed:str, rng) -> Image.Image:
-    "One picture of a stand-in pet of `breed`, with random size, position, pose and background."
-    fur, pattern, wide = PET_BREEDS[breed]
+def draw_pet(breed:str, rng, look=None) -> Image.Image:
+    "One picture of a stand-in pet of `breed`, with random size, position, pose and background; `look` as in `PET_BREEDS`."
+    fur, pattern, wide = look or PET_BREEDS[breed]
     cat = breed[0].isupper()
     w, h = int(rng.integers(80, 130)), int(rng.integers(80, 130))
     bg = rng.integers(40, 200, 3)
