@@ -28,7 +28,7 @@ from torchvision import models
 from torchvision.utils import save_image
 
 from .core import course_home, defaults, get_size, show_image
-from .data import ImageList, Normalize, get_transforms, imagenet_stats, resize_to
+from .data import ImageList, ImageNormalize, get_transforms, imagenet_stats, resize_to
 from .datasets import URLs, untar_data
 from .learner import Callback, Learner, MSELossFlat, smooth_losses
 from .multilabel import accuracy_thresh
@@ -125,7 +125,7 @@ def crappy_psnr(data) -> float:
 class ResidualUnet(nn.Module):
     "`unet(x)` added to the denormalised input `x`: a U-Net that learns the correction; zero-init, so it starts as identity."
     def __init__(self, unet:nn.Module, stats=imagenet_stats):
-        super().__init__(); self.unet, self.norm = unet, Normalize(*stats)
+        super().__init__(); self.unet, self.norm = unet, ImageNormalize(*stats)
         last = [m for m in unet.modules() if isinstance(m, nn.Conv2d)][-1]
         nn.init.zeros_(last.weight); nn.init.zeros_(last.bias)
     def forward(self, x): return self.norm.decode(x) + self.unet(x)
@@ -147,7 +147,7 @@ class FeatureLoss(nn.Module):
     "Pixel L1 + `layer_wgts`-weighted L1 of frozen `m_feat`'s activations at `layer_ids` (+ Gram terms × `gram_wgt`)."
     def __init__(self, m_feat:nn.Module, layer_ids, layer_wgts, gram_wgt:float=0., stats=imagenet_stats):
         super().__init__()
-        self.m_feat, self.wgts, self.gram_wgt, self.norm = m_feat.eval().requires_grad_(False), list(layer_wgts), gram_wgt, Normalize(*stats)
+        self.m_feat, self.wgts, self.gram_wgt, self.norm = m_feat.eval().requires_grad_(False), list(layer_wgts), gram_wgt, ImageNormalize(*stats)
         self.hooks = hook_outputs([m_feat[i] for i in layer_ids], detach=False)
         self.metric_names = ['pixel'] + [f'feat_{i}' for i in layer_ids] + ([f'gram_{i}' for i in layer_ids] if gram_wgt else [])
     def feats(self, x): self.m_feat(self.norm(x)); return self.hooks.stored
