@@ -328,11 +328,13 @@ def plot(self:Recorder, skip_start:int=10, skip_end:int=5, suggestion:bool=True,
     return self.min_grad_lr
 
 @patch
-def plot_losses(self:Recorder, ax=None, skip_start:int=0, skip_end:int=0):
-    "Smoothed training loss per batch and validation loss per epoch, leaving out the first `skip_start` and last `skip_end` batches."
+def plot_losses(self:Recorder, ax=None, skip_start:int=0, skip_end:int=0, last:int=None):
+    "Smoothed training loss per batch and validation loss per epoch, leaving out the first `skip_start` and last `skip_end` batches\n(or, v1's older `last`, showing the last `last` epochs only)."
     ax = ax or plt.subplots(figsize=(5, 3))[1]; end = len(self.losses) - skip_end
-    ax.plot(range(skip_start, end), self.losses[skip_start:end], label='train'); n = len(self.losses) / max(1, len(self.val_losses))
-    val = [(n * (i + 1), v) for i, v in enumerate(self.val_losses) if skip_start <= n * (i + 1) <= end]
+    n = len(self.losses) / max(1, len(self.val_losses))
+    if last is not None: skip_start = max(skip_start, round(n * (len(self.val_losses) - last)))
+    ax.plot(range(skip_start, end), self.losses[skip_start:end], label='train')
+    val = [(n * (i + 1), v) for i, v in enumerate(self.val_losses) if skip_start < n * (i + 1) <= end]
     if val: ax.plot(*zip(*val), 'o-', label='valid')
     ax.set_xlabel('batches processed'); ax.set_ylabel('loss'); ax.legend()
 
