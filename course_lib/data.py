@@ -197,9 +197,10 @@ class ItemList:
     def add(self, items:'ItemList') -> 'ItemList':
         "Append the items of another `ItemList` (and its table's rows) to this one, as v1 does; returns it."
         if not isinstance(items, ItemList): raise TypeError(f"add(items): expected an ItemList, got {type(items).__name__}")
-        self.items += items.items; self.idx = np.arange(len(self.items))
-        if self.inner_df is not None and items.inner_df is not None:
-            self.inner_df = pd.concat([self.inner_df, items.inner_df], ignore_index=True)
+        if (self.inner_df is None) != (items.inner_df is None):
+            raise ValueError("add(items): both lists need a table (`inner_df`), or neither: their rows would no longer match")
+        self.items = self.items + list(items.items); self.idx = np.arange(len(self.items))   # a new list: copies keep theirs
+        if self.inner_df is not None: self.inner_df = pd.concat([self.inner_df, items.inner_df], ignore_index=True)
         return self
 
     @classmethod

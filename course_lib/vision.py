@@ -423,12 +423,15 @@ BEARS = {'black': ((32, 30, 34), 'plain', 1.3), 'grizzly': ((135, 92, 55), 'plai
          'teddys': ((215, 175, 120), 'bib', 1.1)}                                          # as in PET_BREEDS
 
 def drawn_images(dest:Path, n:int) -> list:
-    "`n` drawn stand-in animals of class `dest.name` as 00000000.jpg, ...: a look from `BEARS`, or one from the name."
+    "`n` drawn stand-in animals of class `dest.name` as 00000000.jpg, ... (a file already there is kept, as a download keeps\nit): a look from `BEARS`, or one from the name."
     rng = np.random.default_rng(zlib.crc32(dest.name.encode()))
     look = BEARS.get(dest.name) or (tuple(int(v) for v in rng.integers(30, 230, 3)),
                                     str(rng.choice(['plain', 'spots', 'patches', 'bib'])), float(rng.uniform(0.9, 1.4)))
-    dest.mkdir(parents=True, exist_ok=True); files = [dest/f'{i:08d}.jpg' for i in range(n)]
-    for f in files: draw_pet(dest.name.lower(), rng, look).save(f, quality=90)
+    files = [dest/f'{i:08d}.jpg' for i in range(n)]
+    for f in files:
+        im = draw_pet(dest.name.lower(), rng, look)   # drawn even when kept: the same draws whatever is there
+        if not f.exists():
+            with atomic_write(f) as out: im.save(out, format='JPEG', quality=90)
     return files
 
 def download_images(urls, dest, max_pics:int=1000, max_workers:int=8, timeout:float=4) -> list:
@@ -436,7 +439,7 @@ def download_images(urls, dest, max_pics:int=1000, max_workers:int=8, timeout:fl
     urls, dest = Path(urls), Path(dest)
     if get_size() == 'tiny':
         files = drawn_images(dest, min(max_pics, 50))
-        print(f"tiny size: drew {len(files)} stand-in images of '{dest.name}' (drawings, not photos) into {dest} in place of "
+        print(f"tiny size: {len(files)} stand-in images of '{dest.name}' (drawings, not photos; files already there kept) in {dest} in place of "
               f"downloading the images listed in {urls}; COURSE_LIB_SIZE=full downloads them")
         return files
     if not urls.exists():
