@@ -6,12 +6,13 @@
 __all__ = ['dataset_fingerprint', 'input_stats', 'library_versions', 'lineage', 'UnknownModelError', 'ModelRegistry', 'ApiError',
            'decode_upload', 'latency_summary', 'Monitor', 'ModelService', 'upload_bytes', 'predict_endpoint',
            'reload_endpoint', 'create_app', 'BackgroundServer', 'http_request', 'encode_multipart', 'SLA', 'load_test',
-           'probe_availability', 'promote_if_better', 'serve', 'serve_parser', 'check_registry', 'serve_cli',
-           'rank_distrib', 'num_distrib', 'setup_distrib', 'teardown_distrib', 'DistributedTrainer', 'launch']
+           'probe_availability', 'promote_if_better', 'MlflowServer', 'to_mlflow', 'serve', 'serve_parser',
+           'check_registry', 'serve_cli', 'rank_distrib', 'num_distrib', 'setup_distrib', 'teardown_distrib',
+           'DistributedTrainer', 'launch']
 
 # %% ../nbs/15_deploy.ipynb #ddeeafcd
 import argparse, contextlib, hashlib, hmac, http.client, io, ipaddress, json, logging, math, os, platform, re, shutil
-import socket, tempfile, threading, time, urllib.parse, uuid
+import socket, subprocess, sys, tempfile, threading, time, urllib.parse, uuid
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -504,6 +505,65 @@ def promote_if_better(registry:ModelRegistry, name:str, version:int, metric:str=
     if prod is not None and (new < value(prod) if higher_is_better else new > value(prod)): return False
     registry.promote(name, version)
     return True
+
+# %% ../nbs/15_deploy.ipynb #88ed93eb
+class MlflowServer:
+    "`mlflow server` on a free loopback port, its runs and registry in `root/mlflow.db` (SQLite), its artifacts in `root`."
+    def __init__(self, root, timeout:float=120.):
+        self.root, self.timeout = Path(root), timeout
+        with socket.socket() as s:
+            s.bind(('127.0.0.1', 0))
+            self.port = s.getsockname()[1]
+        self.url, self.proc = f'http://127.0.0.1:{self.port}', None
+    def start(self):
+        self.root.mkdir(parents=True, exist_ok=True)
+        cmd = [sys.executable, '-m', 'mlflow', 'server', '--host', '127.0.0.1', '--port', str(self.port), '--workers', '1',
+               '--backend-store-uri', f"sqlite:///{self.root/'mlflow.db'}", '--artifacts-destination', str(self.root/'artifacts')]
+        env = {**os.environ, 'MLFLOW_DISABLE_TELEMETRY': 'true', 'DO_NOT_TRACK': 'true'}   # offline: nothing leaves the machine
+        with open(self.root/'server.log', 'wb') as log:
+            self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)
+        end = time.monotonic() + self.timeout
+        while probe_availability(f'{self.url}/health', n=1, timeout=1) < 1:
+            if self.proc.poll() is not None or time.monotonic() > end:
+                self.stop()
+                tail = (self.root/'server.log').read_text(errors='replace')[-2000:]
+                raise RuntimeError(f"the MLflow server at {self.url} did not start (is mlflow installed?); its log:\n{tail}")
+            time.sleep(0.2)
+        return self
+    def stop(self):
+        if self.proc is None: return
+        self.proc.terminate()
+        try: self.proc.wait(self.timeout)
+        except subprocess.TimeoutExpired: self.proc.kill(); self.proc.wait()
+    def __enter__(self): return self.start()
+    def __exit__(self, *exc): self.stop()
+
+# %% ../nbs/15_deploy.ipynb #d485e8d2
+def to_mlflow(registry:ModelRegistry, name:str, tracking_uri:str):
+    "Record every version of `name` in the MLflow registry at `tracking_uri` (a run and a model version each); the client."
+    import mlflow
+    from mlflow.entities import Metric, Param, RunTag
+    client = mlflow.MlflowClient(tracking_uri)
+    if client.search_registered_models(f"name = '{name}'"):
+        raise ValueError(f"the MLflow registry at {tracking_uri} already holds a model {name!r}: record it on a new server")
+    exp = client.create_experiment(name)
+    client.create_registered_model(name, description=f'mirrored from {registry.root/name}')
+    for v in registry.versions(name):
+        m, ms = registry.lineage(name, v), int(time.time() * 1000)
+        run = client.create_run(exp, run_name=f'{name}-v{v}')
+        tags = {'version': v, 'parent': m['parent'], 'data_fingerprint': m['data']['fingerprint'], 'sha256': m['sha256'],
+                'created': m['created'], 'torch': m['libraries']['torch']}
+        client.log_batch(run.info.run_id, metrics=[Metric(k, x, ms, 0) for k, x in m['metrics'].items()],
+                         params=[Param(k, str(x)) for k, x in m['settings'].items()],
+                         tags=[RunTag(k, str(x)) for k, x in tags.items()])
+        client.log_artifact(run.info.run_id, str(registry.root/name/f'v{v}'/'export.pth'))
+        client.log_dict(run.info.run_id, m, 'lineage.json')
+        client.update_run(run.info.run_id, 'FINISHED')
+        mv = client.create_model_version(name, f'{run.info.artifact_uri}/export.pth', run.info.run_id)
+        if int(mv.version) != v: raise RuntimeError(f"MLflow numbered {name!r} v{v} as {mv.version}")
+    if registry.production(name) is not None:
+        client.set_registered_model_alias(name, 'production', str(registry.production(name)))
+    return client
 
 # %% ../nbs/15_deploy.ipynb #1244a382
 def serve(registry_root, name:str, host:str='127.0.0.1', port:int=8000, **kwargs):
